@@ -1,0 +1,150 @@
+//! The one error type of registration and label lookup: [`Error`].
+
+use std::fmt;
+
+/// Why a registration or a label lookup was refused.
+///
+/// Every message names the offending input and says what to do instead. Library code
+/// returns this error where other crates panic (a duplicate name, a bad label name): a
+/// process never dies because of a name or a label value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`, starts with the reserved
+    /// `__`, or breaks a suffix rule.
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`, is reserved, or repeats.
+    InvalidLabelName {
+        /// The family the label was declared on.
+        family: String,
+        /// The label name as given.
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Help text that cannot be carried by every format.
+    InvalidHelp {
+        /// The family the help was given for.
+        family: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A unit that is not `[a-zA-Z0-9_]+`, or a name that does not end in `_<unit>`.
+    InvalidUnit {
+        /// The family the unit was given for.
+        family: String,
+        /// The unit as given.
+        unit: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A family of this name is already registered.
+    AlreadyRegistered {
+        /// The name registered twice.
+        name: String,
+    },
+    /// The new family would print a line that an existing family already prints, in at
+    /// least one format (`x_total` beside a counter `x`, `x_count` beside a histogram `x`).
+    Clash {
+        /// The family being registered.
+        name: String,
+        /// The family already registered.
+        existing: String,
+        /// The exposed name both would print.
+        exposed: String,
+    },
+    /// `get_or_register` found a family of this name whose kind, type or labels differ.
+    Mismatch {
+        /// The name looked up.
+        name: String,
+        /// What differs.
+        reason: String,
+    },
+    /// A cardinality limit of 0, which would refuse every series.
+    InvalidCardinalityLimit {
+        /// The family it was given for (empty before registration).
+        family: String,
+    },
+    /// A label lookup with the wrong number of values.
+    LabelCount {
+        /// The number of label names the family was built with.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+}
+
+impl Error {
+    /// The family (metric) name the error is about, where there is one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Error::InvalidName { name, .. }
+            | Error::AlreadyRegistered { name }
+            | Error::Clash { name, .. }
+            | Error::Mismatch { name, .. } => Some(name),
+            Error::InvalidLabelName { family, .. }
+            | Error::InvalidHelp { family, .. }
+            | Error::InvalidUnit { family, .. }
+            | Error::InvalidCardinalityLimit { family } => Some(family),
+            Error::LabelCount { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidName { name, reason } => write!(
+                f,
+                "invalid metric name {name:?}: {reason}; names match [a-zA-Z_:][a-zA-Z0-9_:]* \
+                 and must not start with `__`"
+            ),
+            Error::InvalidLabelName { family, label, reason } => write!(
+                f,
+                "invalid label name {label:?} on {family:?}: {reason}; label names match \
+                 [a-zA-Z_][a-zA-Z0-9_]*, are unique in a family and must not start with `__`"
+            ),
+            Error::InvalidHelp { family, reason } => {
+                write!(f, "invalid help text for {family:?}: {reason}")
+            }
+            Error::InvalidUnit { family, unit, reason } => write!(
+                f,
+                "invalid unit {unit:?} for {family:?}: {reason}; OpenMetrics wants the name to end \
+                 in `_<unit>`, e.g. `request_duration_seconds` with unit `seconds`"
+            ),
+            Error::AlreadyRegistered { name } => write!(
+                f,
+                "a metric named {name:?} is already registered; keep the handle from the first \
+                 registration, or call `get_or_register` to share it"
+            ),
+            Error::Clash { name, existing, exposed } => write!(
+                f,
+                "{name:?} would expose {exposed:?}, which {existing:?} already exposes in at \
+                 least one format; pick a name that differs by more than a suffix"
+            ),
+            Error::Mismatch { name, reason } => write!(
+                f,
+                "{name:?} is already registered differently ({reason}); use another name, or \
+                 register it the same way everywhere"
+            ),
+            Error::InvalidCardinalityLimit { family } => write!(
+                f,
+                "cardinality limit 0 for {family:?} would refuse every series; give a limit of at \
+                 least 1 (the default is {})",
+                crate::family::DEFAULT_CARDINALITY_LIMIT
+            ),
+            Error::LabelCount { expected, got } => write!(
+                f,
+                "{got} label values given to a family with {expected} label names; pass one value \
+                 per label name, in the order the names were declared"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

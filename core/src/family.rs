@@ -1,0 +1,565 @@
+//! Labelled families with a cardinality limit: [`Family`], built by [`FamilyBuilder`].
+//!
+//! # How a lookup runs
+//!
+//! The series live in `S` shards (a power of two, about one per 64 series of the limit, at
+//! most 64), each an immutable hash table behind an [`ArcSwap`]. A lookup hashes the label
+//! values, loads its shard's table without a lock (an `arc-swap` load writes only to a
+//! thread-local slot, so readers on different cores never share a written cache line),
+//! compares the values exactly and updates the metric. No allocation, no lock, no write to
+//! anything but the metric itself.
+//!
+//! Inserts and removals take the family's write lock, copy one shard's table (a copy of
+//! `len / S` pointers), change the copy and swap it in. Readers holding the old table keep
+//! using it; the series in it are reference-counted, so nothing is freed under them.
+//!
+//! # Cardinality
+//!
+//! Past the limit a new label set is refused: the family counts it
+//! ([`refused`](Family::refused)) and routes the update to the overflow series (labelled
+//! `otel_metric_overflow="true"`) or drops it, as the family was built. The check before
+//! the lock is a plain load of the live count, so an update to a refused label set costs
+//! about what a hot-series update costs; the check is repeated under the lock, so the live
+//! count never passes the limit.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use arc_swap::ArcSwap;
+use hashbrown::HashTable;
+
+use crate::error::Error;
+use crate::labels::{hash_values, LabelValues, Values};
+use crate::metric::Metric;
+use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
+use crate::time::now_unix_nanos;
+
+/// The default cardinality limit, OpenTelemetry's.
+pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+
+/// Series per shard the shard count aims at: small enough that copying a shard's table on
+/// insert stays cheap, large enough that a small family is one shard.
+const SERIES_PER_SHARD: usize = 64;
+const MAX_SHARDS: usize = 64;
+
+/// What a family does with a label set past its cardinality limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Route its updates to one overflow series, labelled `otel_metric_overflow="true"`,
+    /// so that the family's totals stay right. The default, as in OpenTelemetry.
+    #[default]
+    Series,
+    /// Drop its updates. The family's totals then undercount by what
+    /// [`refused`](Family::refused) shows.
+    Drop,
+}
+
+/// One series of a family: its label values, when it started, its metric.
+pub(crate) struct Series<M> {
+    pub(crate) labels: LabelValues,
+    /// Creation order within the family; the read path yields series in this order.
+    pub(crate) seq: u64,
+    pub(crate) created: u64,
+    pub(crate) metric: M,
+}
+
+type Table<M> = HashTable<Arc<Series<M>>>;
+type MakeFn<M> = Box<dyn Fn() -> M + Send + Sync>;
+
+/// A labelled family of metrics of one kind, with fixed label names and a cardinality limit.
+///
+/// Cloning shares the family. Handles returned by [`get`](Family::get) are owned clones of
+/// the series' metric: keep one for the hot path and the update is a single atomic
+/// operation. A handle outlives the removal of its series, but its updates then reach no
+/// registry: look the series up again after removing it.
+///
+/// ```
+/// use prism_core::{Counter, Family, Registry};
+///
+/// let registry = Registry::new();
+/// let requests = registry.register(
+///     "http_requests",
+///     "Requests served, by method and status.",
+///     Family::<Counter>::new(["method", "code"]),
+/// )?;
+///
+/// requests.get(&["GET", "200"]).inc();            // look up and update
+/// let post_ok = requests.get(&["POST", "200"]);   // or keep the handle
+/// post_ok.add(2);
+/// requests.with(&["GET", "200"], |c| c.inc());    // or update without cloning the handle
+///
+/// assert_eq!(requests.get(&["GET", "200"]).get(), 2);
+/// assert_eq!(requests.len(), 2);
+/// assert!(requests.remove(&["POST", "200"]));
+/// assert_eq!(requests.len(), 1);
+/// # Ok::<(), prism_core::Error>(())
+/// ```
+pub struct Family<M: Metric> {
+    inner: Arc<Inner<M>>,
+}
+
+struct Inner<M: Metric> {
+    label_names: Box<[String]>,
+    limit: usize,
+    overflow_policy: Overflow,
+    state: foldhash::fast::RandomState,
+    shards: Box<[ArcSwap<Table<M>>]>,
+    /// Live series, the overflow series excluded. Written under `write` only.
+    len: AtomicUsize,
+    /// Label sets refused by the limit (or given with the wrong number of values).
+    refused: AtomicU64,
+    /// Serialises inserts and removals; holds the next creation sequence number.
+    write: Mutex<u64>,
+    overflow: OnceLock<Arc<Series<M>>>,
+    /// Where dropped updates go under [`Overflow::Drop`]: never read.
+    sink: M,
+    make: MakeFn<M>,
+}
+
+impl<M: Metric + Default> Family<M> {
+    /// A family with these label names, the default limit (2000) and an overflow series.
+    ///
+    /// Label names are checked when the family is registered.
+    pub fn new<I>(label_names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self::builder(label_names).into_family(M::default)
+    }
+}
+
+impl<M: Metric> Family<M> {
+    /// Starts a family with these label names; set the limit, the overflow policy and how
+    /// each series' metric is made, then build.
+    ///
+    /// ```
+    /// use prism_core::{Capped, Family, Overflow};
+    /// let budgets = Family::builder(["tenant"])
+    ///     .cardinality_limit(100)
+    ///     .overflow(Overflow::Drop)
+    ///     .build_with(|| Capped::new(1000))?;
+    /// assert!(budgets.get(&["acme"]).try_inc());
+    /// # Ok::<(), prism_core::Error>(())
+    /// ```
+    pub fn builder<I>(label_names: I) -> FamilyBuilder<M>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        FamilyBuilder {
+            label_names: label_names.into_iter().map(Into::into).collect(),
+            limit: DEFAULT_CARDINALITY_LIMIT,
+            overflow: Overflow::default(),
+            metric: PhantomData,
+        }
+    }
+
+    /// The handle of the series with these label values, created if it does not exist.
+    ///
+    /// Past the cardinality limit, or with the wrong number of values, the lookup is
+    /// counted as refused and the handle is the overflow series' (or, under
+    /// [`Overflow::Drop`], one whose updates are dropped). It never fails and never panics.
+    #[inline]
+    pub fn get<S: AsRef<str>>(&self, values: &[S]) -> M {
+        self.with(values, M::clone)
+    }
+
+    /// Like [`get`](Self::get), but a wrong number of label values is an error rather than
+    /// a refused lookup. Past the limit it still returns the overflow (or dropping) handle.
+    pub fn try_get<S: AsRef<str>>(&self, values: &[S]) -> Result<M, Error> {
+        self.check_count(values)?;
+        Ok(self.get(values))
+    }
+
+    /// Runs `f` on the metric of the series with these label values, creating the series
+    /// if needed, without cloning the handle. The cheapest way to look up and update.
+    ///
+    /// Refused lookups run `f` on the overflow (or dropping) metric, as [`get`](Self::get).
+    #[inline]
+    pub fn with<S: AsRef<str>, R>(&self, values: &[S], f: impl FnOnce(&M) -> R) -> R {
+        let inner = &*self.inner;
+        if values.len() != inner.label_names.len() {
+            return self.refuse(f);
+        }
+        let hash = hash_values(&inner.state, values.iter().map(AsRef::as_ref));
+        {
+            let table = inner.shard(hash).load();
+            if let Some(series) = table.find(hash, |s| s.labels.matches(values)) {
+                return f(&series.metric);
+            }
+        }
+        self.miss(hash, values, f)
+    }
+
+    /// Removes the series with these label values; says whether it existed. Handles to it
+    /// keep working but no longer reach the registry.
+    pub fn remove<S: AsRef<str>>(&self, values: &[S]) -> bool {
+        let inner = &*self.inner;
+        if values.len() != inner.label_names.len() {
+            return false;
+        }
+        let hash = hash_values(&inner.state, values.iter().map(AsRef::as_ref));
+        let _write = inner.lock();
+        let shard = inner.shard(hash);
+        let current = shard.load_full();
+        if current.find(hash, |s| s.labels.matches(values)).is_none() {
+            return false;
+        }
+        let mut table = (*current).clone();
+        if let Ok(entry) = table.find_entry(hash, |s| s.labels.matches(values)) {
+            entry.remove();
+        }
+        shard.store(Arc::new(table));
+        inner.len.fetch_sub(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes every series, the overflow series' count excepted (it is not a label set
+    /// anyone can name, and its total keeps the family's sum right).
+    pub fn clear(&self) {
+        let inner = &*self.inner;
+        let _write = inner.lock();
+        for shard in inner.shards.iter() {
+            shard.store(Arc::new(HashTable::new()));
+        }
+        inner.len.store(0, Ordering::Relaxed);
+    }
+
+    /// The number of live series, the overflow series excluded.
+    pub fn len(&self) -> usize {
+        self.inner.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether the family holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Label sets refused so far: lookups of a new label set past the limit, and lookups
+    /// with the wrong number of values. Each refused lookup counts once.
+    pub fn refused(&self) -> u64 {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+
+    /// The cardinality limit.
+    pub fn cardinality_limit(&self) -> usize {
+        self.inner.limit
+    }
+
+    /// What happens past the limit.
+    pub fn overflow_policy(&self) -> Overflow {
+        self.inner.overflow_policy
+    }
+
+    /// The label names, in the order values are given.
+    pub fn label_names(&self) -> &[String] {
+        &self.inner.label_names
+    }
+
+    fn check_count<S>(&self, values: &[S]) -> Result<(), Error> {
+        let expected = self.inner.label_names.len();
+        if values.len() == expected {
+            Ok(())
+        } else {
+            Err(Error::LabelCount { expected, got: values.len() })
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn miss<S: AsRef<str>, R>(&self, hash: u64, values: &[S], f: impl FnOnce(&M) -> R) -> R {
+        let inner = &*self.inner;
+        let too_long = values.iter().any(|v| v.as_ref().len() > u32::MAX as usize);
+        if too_long || inner.len.load(Ordering::Relaxed) >= inner.limit {
+            return self.refuse(f);
+        }
+        let series = {
+            let mut next_seq = inner.lock();
+            let shard = inner.shard(hash);
+            let current = shard.load_full();
+            if let Some(series) = current.find(hash, |s| s.labels.matches(values)) {
+                series.clone()
+            } else if inner.len.load(Ordering::Relaxed) >= inner.limit {
+                drop(next_seq);
+                return self.refuse(f);
+            } else {
+                let series = Arc::new(Series {
+                    labels: LabelValues::new(values),
+                    seq: *next_seq,
+                    created: now_unix_nanos(),
+                    metric: (inner.make)(),
+                });
+                *next_seq += 1;
+                let mut table = (*current).clone();
+                let count = inner.label_names.len();
+                table.insert_unique(hash, series.clone(), |s| {
+                    hash_values(&inner.state, s.labels.iter(count))
+                });
+                shard.store(Arc::new(table));
+                inner.len.fetch_add(1, Ordering::Relaxed);
+                series
+            }
+        };
+        f(&series.metric)
+    }
+
+    #[cold]
+    fn refuse<R>(&self, f: impl FnOnce(&M) -> R) -> R {
+        let inner = &*self.inner;
+        inner.refused.fetch_add(1, Ordering::Relaxed);
+        match inner.overflow_policy {
+            Overflow::Series => f(&inner.overflow_series().metric),
+            Overflow::Drop => f(&inner.sink),
+        }
+    }
+
+    /// Calls `f` on every series: live ones in creation order, then the overflow series.
+    /// Holds no lock while `f` runs; writers keep writing.
+    pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
+        let inner = &*self.inner;
+        let tables: Vec<Arc<Table<M>>> = inner.shards.iter().map(|s| s.load_full()).collect();
+        let mut all: Vec<(u64, &Series<M>)> =
+            Vec::with_capacity(tables.iter().map(|t| t.len()).sum());
+        all.extend(tables.iter().flat_map(|t| t.iter()).map(|s| (s.seq, &**s)));
+        all.sort_unstable_by_key(|&(seq, _)| seq);
+        let count = inner.label_names.len();
+        for (_, series) in all {
+            f(SeriesRef { values: Some(series.labels.iter(count)), series });
+        }
+        if let Some(series) = inner.overflow.get() {
+            f(SeriesRef { values: None, series });
+        }
+    }
+
+    /// Live series plus the overflow series if it exists: what the family exposes.
+    pub(crate) fn exposed_series(&self) -> usize {
+        self.len() + usize::from(self.inner.overflow.get().is_some())
+    }
+}
+
+/// One series as the read path sees it; `values` is `None` for the overflow series.
+pub(crate) struct SeriesRef<'a, M> {
+    pub(crate) values: Option<Values<'a>>,
+    pub(crate) series: &'a Series<M>,
+}
+
+impl<M: Metric> Inner<M> {
+    #[inline]
+    fn shard(&self, hash: u64) -> &ArcSwap<Table<M>> {
+        // Bits 32.. pick the shard: hashbrown takes its bucket index from the low bits and
+        // its tag from the top seven, so the shard choice does not thin either.
+        &self.shards[(hash >> 32) as usize & (self.shards.len() - 1)]
+    }
+
+    /// The write lock; a panic in another writer leaves the tables consistent (each change
+    /// is one swap), so a poisoned lock is recovered.
+    fn lock(&self) -> MutexGuard<'_, u64> {
+        self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn overflow_series(&self) -> &Series<M> {
+        self.overflow.get_or_init(|| {
+            Arc::new(Series {
+                labels: LabelValues::new::<&str>(&[]),
+                seq: u64::MAX,
+                created: now_unix_nanos(),
+                metric: (self.make)(),
+            })
+        })
+    }
+}
+
+impl<M: Metric> Clone for Family<M> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<M: Metric> fmt::Debug for Family<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family")
+            .field("label_names", &self.inner.label_names)
+            .field("len", &self.len())
+            .field("cardinality_limit", &self.inner.limit)
+            .field("overflow", &self.inner.overflow_policy)
+            .field("refused", &self.refused())
+            .finish()
+    }
+}
+
+/// Builds a [`Family`]: made by [`Family::builder`].
+pub struct FamilyBuilder<M> {
+    label_names: Vec<String>,
+    limit: usize,
+    overflow: Overflow,
+    metric: PhantomData<fn() -> M>,
+}
+
+impl<M> fmt::Debug for FamilyBuilder<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FamilyBuilder")
+            .field("label_names", &self.label_names)
+            .field("limit", &self.limit)
+            .field("overflow", &self.overflow)
+            .finish()
+    }
+}
+
+impl<M: Metric> FamilyBuilder<M> {
+    /// The most live series the family holds (default 2000). 0 is refused by `build`.
+    pub fn cardinality_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// What happens to label sets past the limit (default [`Overflow::Series`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// Builds a family whose series start from `M::default()`.
+    pub fn build(self) -> Result<Family<M>, Error>
+    where
+        M: Default,
+    {
+        self.build_with(M::default)
+    }
+
+    /// Builds a family whose series start from `make()`, for metrics without a default
+    /// (a [`Capped`](crate::Capped) needs its cap).
+    pub fn build_with(
+        self,
+        make: impl Fn() -> M + Send + Sync + 'static,
+    ) -> Result<Family<M>, Error> {
+        if self.limit == 0 {
+            return Err(Error::InvalidCardinalityLimit { family: String::new() });
+        }
+        Ok(self.into_family(make))
+    }
+
+    /// Builds with a limit already known to be at least 1.
+    fn into_family(self, make: impl Fn() -> M + Send + Sync + 'static) -> Family<M> {
+        let shards = self.limit.div_ceil(SERIES_PER_SHARD).next_power_of_two().min(MAX_SHARDS);
+        Family {
+            inner: Arc::new(Inner {
+                label_names: self.label_names.into_boxed_slice(),
+                limit: self.limit,
+                overflow_policy: self.overflow,
+                state: foldhash::fast::RandomState::default(),
+                shards: (0..shards).map(|_| ArcSwap::from_pointee(HashTable::new())).collect(),
+                len: AtomicUsize::new(0),
+                refused: AtomicU64::new(0),
+                write: Mutex::new(0),
+                overflow: OnceLock::new(),
+                sink: make(),
+                make: Box::new(make),
+            }),
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::{Counter, Gauge};
+
+    fn values_of<M: Metric>(family: &Family<M>) -> Vec<(Option<Vec<String>>, crate::Value)> {
+        let mut out = Vec::new();
+        family.for_each_series(|s| {
+            out.push((s.values.map(|v| v.map(str::to_owned).collect()), s.series.metric.read()))
+        });
+        out
+    }
+
+    #[test]
+    fn lookups_find_the_same_series() {
+        let f = Family::<Counter>::new(["a", "b"]);
+        f.get(&["x", "y"]).inc();
+        f.get(&[String::from("x"), String::from("y")]).inc();
+        f.with(&["x", "y"], Counter::inc);
+        f.get(&["x", ""]).inc();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f.get(&["x", "y"]).get(), 3);
+        assert_eq!(f.refused(), 0);
+    }
+
+    #[test]
+    fn series_are_read_in_creation_order_and_overflow_last() {
+        let f = Family::<Counter>::builder(["k"]).cardinality_limit(2).build().unwrap();
+        for k in ["zz", "aa", "mm", "aa"] {
+            f.get(&[k]).inc();
+        }
+        let read = values_of(&f);
+        assert_eq!(
+            read,
+            vec![
+                (Some(vec!["zz".to_owned()]), crate::Value::Counter(1)),
+                (Some(vec!["aa".to_owned()]), crate::Value::Counter(2)),
+                (None, crate::Value::Counter(1)),
+            ]
+        );
+        assert_eq!(f.refused(), 1);
+        assert_eq!(f.exposed_series(), 3);
+    }
+
+    #[test]
+    fn drop_policy_discards_and_counts() {
+        let f = Family::<Counter>::builder(["k"])
+            .cardinality_limit(1)
+            .overflow(Overflow::Drop)
+            .build()
+            .unwrap();
+        f.get(&["a"]).inc();
+        f.get(&["b"]).add(10);
+        f.get(&["c"]).add(10);
+        assert_eq!(values_of(&f), vec![(Some(vec!["a".to_owned()]), crate::Value::Counter(1))]);
+        assert_eq!(f.refused(), 2);
+    }
+
+    #[test]
+    fn wrong_arity_is_refused_by_get_and_an_error_from_try_get() {
+        let f = Family::<Gauge>::new(["a", "b"]);
+        f.get(&["only-one"]).inc();
+        assert_eq!(f.refused(), 1);
+        assert_eq!(f.len(), 0);
+        assert_eq!(f.try_get(&["x"]).unwrap_err(), Error::LabelCount { expected: 2, got: 1 });
+        assert_eq!(f.refused(), 1, "try_get reports instead of counting");
+        assert!(!f.remove(&["x"]));
+    }
+
+    #[test]
+    fn removal_frees_a_slot_under_the_limit_and_restarts_the_series() {
+        let f = Family::<Counter>::builder(["k"]).cardinality_limit(1).build().unwrap();
+        let old = f.get(&["a"]);
+        old.add(5);
+        assert!(f.remove(&["a"]));
+        assert!(!f.remove(&["a"]));
+        f.get(&["b"]).inc();
+        assert_eq!(f.refused(), 0);
+        old.inc(); // detached: reaches no series
+        assert_eq!(values_of(&f), vec![(Some(vec!["b".to_owned()]), crate::Value::Counter(1))]);
+        f.clear();
+        assert!(f.is_empty());
+        assert_eq!(f.get(&["a"]).get(), 0, "a re-created series starts again");
+    }
+
+    #[test]
+    fn zero_limit_is_refused() {
+        let err = Family::<Counter>::builder(["k"]).cardinality_limit(0).build().unwrap_err();
+        assert!(matches!(err, Error::InvalidCardinalityLimit { .. }));
+        assert!(err.to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn a_family_without_labels_has_one_series() {
+        let f = Family::<Counter>::new(Vec::<String>::new());
+        f.get::<&str>(&[]).inc();
+        f.get::<&str>(&[]).inc();
+        assert_eq!(f.len(), 1);
+        assert_eq!(values_of(&f), vec![(Some(vec![]), crate::Value::Counter(2))]);
+    }
+}

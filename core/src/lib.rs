@@ -1,0 +1,77 @@
+//! prism's core: atomic metric kinds, labelled families with a cardinality limit, the
+//! registry, and the one read path that every format renders from.
+//!
+//! ```
+//! use prism_core::{Counter, Family, Gauge, Registry, Value};
+//!
+//! let registry = Registry::new();
+//! let requests = registry.register(
+//!     "http_requests",
+//!     "Requests served, by method.",
+//!     Family::<Counter>::new(["method"]),
+//! )?;
+//! let in_flight = registry.register("http_in_flight", "Requests being served.", Gauge::new())?;
+//!
+//! {
+//!     let _guard = in_flight.track();
+//!     requests.get(&["GET"]).inc();
+//! }
+//!
+//! let read = registry.snapshot();
+//! let get = read.family("http_requests").unwrap().series(&["GET"]).unwrap();
+//! assert_eq!(get.value, Value::Counter(1));
+//! assert_eq!(read.family("http_in_flight").unwrap().series[0].value, Value::Gauge(0));
+//! # Ok::<(), prism_core::Error>(())
+//! ```
+//!
+//! # The kinds
+//!
+//! | type | kind | update |
+//! |---|---|---|
+//! | [`Counter`] | counter, `u64` | `inc`, `add` |
+//! | [`FloatCounter`] | counter, `f64` | `inc`, `add` |
+//! | [`Gauge`] | gauge, `i64` | `set`, `inc`, `dec`, `add`, `sub`, `track` |
+//! | [`FloatGauge`] | gauge, `f64` | `set`, `inc`, `dec`, `add`, `sub` |
+//! | [`Max`], [`Min`] | gauge, `i64` | `observe`, `reset` |
+//! | [`Capped`] | counter, `u64` | `try_inc`, `try_add` |
+//! | [`CounterFn`], [`GaugeFn`] | counter, gauge | a closure read at read time |
+//! | [`Family<M>`](Family) | any of the above, labelled | `get`, `with`, `remove` |
+//!
+//! Adapters consume [`Registry::visit`] (or [`Registry::snapshot`]) and nothing else.
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+mod capped;
+mod counter;
+mod error;
+mod extremum;
+mod family;
+mod func;
+mod gauge;
+mod labels;
+mod metric;
+mod name;
+mod primitive;
+mod read;
+mod registry;
+pub mod telemetry;
+mod time;
+
+pub use capped::Capped;
+pub use counter::{Counter, FloatCounter};
+pub use error::Error;
+pub use extremum::{Max, Min};
+pub use family::{Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT};
+pub use func::{CounterFn, CounterFnValue, GaugeFn, GaugeFnValue};
+pub use gauge::{FloatGauge, Gauge, InFlight};
+pub use metric::{Kind, Metric, Value};
+pub use name::{
+    validate_label_name, validate_name, MAX_HELP_BYTES, OVERFLOW_ATTRIBUTE, OVERFLOW_LABEL,
+};
+pub use read::{
+    Descriptor, FamilySnapshot, LabelValuesIter, Metadata, Sample, SeriesSnapshot, Snapshot,
+    Visitor,
+};
+pub use registry::{default_registry, Register, Registry, RegistryBuilder};

@@ -1,0 +1,257 @@
+//! The one read path: [`Visitor`] over [`Descriptor`]s and [`Sample`]s, and the owned
+//! [`Snapshot`] built on it.
+//!
+//! Every adapter (JSON, Prometheus, OTLP) renders from this and nothing else, so a value
+//! reaches all formats the same way. Families come in name order; the series of a family
+//! in creation order, the overflow series last.
+
+use crate::labels::Values;
+use crate::metric::{Kind, Value};
+
+/// What a registered family is: its name, help, unit, kind and label names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) kind: Kind,
+    pub(crate) label_names: Box<[String]>,
+}
+
+impl Descriptor {
+    /// The name, without any suffix a format adds (`_total`, `_created`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The help text, unescaped.
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+
+    /// The unit, if one was given; the name ends in `_<unit>`.
+    pub fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The label names, in the order of each sample's values; empty for a metric
+    /// registered on its own.
+    pub fn label_names(&self) -> &[String] {
+        &self.label_names
+    }
+}
+
+/// The name, help and unit to register a metric under, for [`Registry::register_with`].
+///
+/// [`Registry::register_with`]: crate::Registry::register_with
+///
+/// ```
+/// use prism_core::{FloatCounter, Metadata, Registry};
+/// let registry = Registry::new();
+/// let cpu = registry.register_with(
+///     Metadata::new("process_cpu_seconds", "CPU time used.").unit("seconds"),
+///     FloatCounter::new(),
+/// )?;
+/// # Ok::<(), prism_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) unit: Option<String>,
+}
+
+impl Metadata {
+    /// A name and its help text.
+    pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
+        Self { name: name.into(), help: help.into(), unit: None }
+    }
+
+    /// The unit; the name must end in `_<unit>`.
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+}
+
+/// One series as read: its label values, its value and when it started.
+#[derive(Debug, Clone)]
+pub struct Sample<'a> {
+    pub(crate) labels: SampleLabels<'a>,
+    pub(crate) value: Value,
+    pub(crate) created_unix_nanos: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SampleLabels<'a> {
+    /// A metric registered on its own: no labels.
+    None,
+    /// A family series.
+    Series(Values<'a>),
+    /// The overflow series of a family.
+    Overflow,
+    /// A self-telemetry series with one label value.
+    One(&'a str),
+}
+
+impl<'a> Sample<'a> {
+    /// The label values, in the order of the descriptor's label names. Empty for the
+    /// overflow series, whose only label is the overflow marker.
+    pub fn label_values(&self) -> LabelValuesIter<'a> {
+        LabelValuesIter { inner: self.labels.clone() }
+    }
+
+    /// Whether this is the overflow series of a family past its cardinality limit. Formats
+    /// label it `otel_metric_overflow="true"` ([`OVERFLOW_LABEL`]) or give it the attribute
+    /// `otel.metric.overflow=true` ([`OVERFLOW_ATTRIBUTE`]), in place of the family's labels.
+    ///
+    /// [`OVERFLOW_LABEL`]: crate::OVERFLOW_LABEL
+    /// [`OVERFLOW_ATTRIBUTE`]: crate::OVERFLOW_ATTRIBUTE
+    pub fn is_overflow(&self) -> bool {
+        matches!(self.labels, SampleLabels::Overflow)
+    }
+
+    /// The value, read once for this sample.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// When the series started, in nanoseconds since the Unix epoch: OTLP's
+    /// `start_time_unix_nano`, OpenMetrics' `_created`.
+    pub fn created_unix_nanos(&self) -> u64 {
+        self.created_unix_nanos
+    }
+}
+
+/// The label values of a [`Sample`].
+#[derive(Debug, Clone)]
+pub struct LabelValuesIter<'a> {
+    inner: SampleLabels<'a>,
+}
+
+impl<'a> Iterator for LabelValuesIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match &mut self.inner {
+            SampleLabels::Series(values) => values.next(),
+            SampleLabels::One(value) => {
+                let value = *value;
+                self.inner = SampleLabels::None;
+                Some(value)
+            }
+            SampleLabels::None | SampleLabels::Overflow => None,
+        }
+    }
+}
+
+/// Receives a registry's read: each family, its samples, then the family's end.
+///
+/// ```
+/// use prism_core::{Counter, Descriptor, Registry, Sample, Visitor};
+///
+/// struct Lines(Vec<String>);
+/// impl Visitor for Lines {
+///     fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
+///         let labels: Vec<&str> = sample.label_values().collect();
+///         self.0.push(format!("{} {:?} {}", family.name(), labels, sample.value().as_f64()));
+///     }
+/// }
+///
+/// let registry = Registry::builder().self_telemetry(false).build();
+/// registry.register("jobs", "Jobs run.", Counter::new())?.add(3);
+/// let mut lines = Lines(Vec::new());
+/// registry.visit(&mut lines);
+/// assert_eq!(lines.0, ["jobs [] 3"]);
+/// # Ok::<(), prism_core::Error>(())
+/// ```
+pub trait Visitor {
+    /// A family starts. Called for every registered family, also one with no series.
+    fn family(&mut self, family: &Descriptor) {
+        let _ = family;
+    }
+
+    /// One series of the current family.
+    fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>);
+
+    /// The current family ends.
+    fn end_family(&mut self, family: &Descriptor) {
+        let _ = family;
+    }
+}
+
+/// An owned copy of one read of a registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The families, in name order.
+    pub families: Vec<FamilySnapshot>,
+}
+
+impl Snapshot {
+    /// The family of this name, if it was registered.
+    pub fn family(&self, name: &str) -> Option<&FamilySnapshot> {
+        self.families.iter().find(|f| f.descriptor.name == name)
+    }
+}
+
+/// One family of a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilySnapshot {
+    /// What the family is.
+    pub descriptor: Descriptor,
+    /// Its series, in read order.
+    pub series: Vec<SeriesSnapshot>,
+}
+
+impl FamilySnapshot {
+    /// The series with exactly these label values (not the overflow series).
+    pub fn series(&self, values: &[&str]) -> Option<&SeriesSnapshot> {
+        self.series.iter().find(|s| !s.overflow && s.label_values == values)
+    }
+
+    /// The overflow series, if the family has one.
+    pub fn overflow(&self) -> Option<&SeriesSnapshot> {
+        self.series.iter().find(|s| s.overflow)
+    }
+}
+
+/// One series of a [`FamilySnapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSnapshot {
+    /// Label values, in the order of the descriptor's label names.
+    pub label_values: Vec<String>,
+    /// Whether this is the overflow series.
+    pub overflow: bool,
+    /// The value read.
+    pub value: Value,
+    /// Start time, nanoseconds since the Unix epoch.
+    pub created_unix_nanos: u64,
+}
+
+/// Builds a [`Snapshot`] from a visit.
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotBuilder {
+    pub(crate) families: Vec<FamilySnapshot>,
+}
+
+impl Visitor for SnapshotBuilder {
+    fn family(&mut self, family: &Descriptor) {
+        self.families.push(FamilySnapshot { descriptor: family.clone(), series: Vec::new() });
+    }
+
+    fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
+        if let Some(family) = self.families.last_mut() {
+            family.series.push(SeriesSnapshot {
+                label_values: sample.label_values().map(str::to_owned).collect(),
+                overflow: sample.is_overflow(),
+                value: sample.value.clone(),
+                created_unix_nanos: sample.created_unix_nanos,
+            });
+        }
+    }
+}

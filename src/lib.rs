@@ -1,0 +1,35 @@
+//! prism: metrics for Rust services, rendered with identical values as Go-expvar JSON,
+//! Prometheus text and OTLP.
+//!
+//! This crate re-exports [`prism_core`] and, behind features, one adapter per format:
+//!
+//! | feature | default | brings |
+//! |---|---|---|
+//! | `json` | yes | `prism::json`: expvar-compatible JSON |
+//! | `prom` | yes | `prism::prom`: Prometheus 0.0.4 and OpenMetrics text |
+//! | `otel` | no | `prism::otel`: OTLP encoding and push |
+//! | `axum` | no | HTTP handlers for each enabled format |
+//!
+//! ```
+//! let registry = prism::Registry::new();
+//! let hits = registry.register("cache_hits", "Cache hits.", prism::Counter::new())?;
+//! hits.inc();
+//! # Ok::<(), prism::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use prism_core::*;
+
+/// Expvar-compatible JSON (feature `json`).
+#[cfg(feature = "json")]
+pub use prism_json as json;
+
+/// Prometheus and OpenMetrics text (feature `prom`).
+#[cfg(feature = "prom")]
+pub use prism_prom as prom;
+
+/// OTLP (feature `otel`).
+#[cfg(feature = "otel")]
+pub use prism_otel as otel;
