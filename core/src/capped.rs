@@ -34,7 +34,12 @@ struct Inner {
 impl Capped {
     /// A counter at 0 that refuses to pass `cap`.
     pub fn new(cap: u64) -> Self {
-        Self { inner: Arc::new(Inner { value: AtomicU64::new(0), cap }) }
+        Self {
+            inner: Arc::new(Inner {
+                value: AtomicU64::new(0),
+                cap,
+            }),
+        }
     }
 
     /// Adds one if the count is below the cap; says whether it did.
@@ -92,7 +97,10 @@ impl Metric for Capped {
 
 impl fmt::Debug for Capped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Capped").field("value", &self.get()).field("cap", &self.cap()).finish()
+        f.debug_struct("Capped")
+            .field("value", &self.get())
+            .field("cap", &self.cap())
+            .finish()
     }
 }
 

@@ -104,7 +104,11 @@ impl fmt::Display for Error {
                 "invalid metric name {name:?}: {reason}; names match [a-zA-Z_:][a-zA-Z0-9_:]* \
                  and must not start with `__`"
             ),
-            Error::InvalidLabelName { family, label, reason } => write!(
+            Error::InvalidLabelName {
+                family,
+                label,
+                reason,
+            } => write!(
                 f,
                 "invalid label name {label:?} on {family:?}: {reason}; label names match \
                  [a-zA-Z_][a-zA-Z0-9_]*, are unique in a family and must not start with `__`"
@@ -112,7 +116,11 @@ impl fmt::Display for Error {
             Error::InvalidHelp { family, reason } => {
                 write!(f, "invalid help text for {family:?}: {reason}")
             }
-            Error::InvalidUnit { family, unit, reason } => write!(
+            Error::InvalidUnit {
+                family,
+                unit,
+                reason,
+            } => write!(
                 f,
                 "invalid unit {unit:?} for {family:?}: {reason}; OpenMetrics wants the name to end \
                  in `_<unit>`, e.g. `request_duration_seconds` with unit `seconds`"
@@ -122,7 +130,11 @@ impl fmt::Display for Error {
                 "a metric named {name:?} is already registered; keep the handle from the first \
                  registration, or call `get_or_register` to share it"
             ),
-            Error::Clash { name, existing, exposed } => write!(
+            Error::Clash {
+                name,
+                existing,
+                exposed,
+            } => write!(
                 f,
                 "{name:?} would expose {exposed:?}, which {existing:?} already exposes in at \
                  least one format; pick a name that differs by more than a suffix"

@@ -52,20 +52,23 @@ pub enum Overflow {
     #[default]
     Series,
     /// Drop its updates. The family's totals then undercount by what
-    /// [`refused`](Family::refused) shows.
+    /// [`refused`](Family::refused) shows. Refused lookups all get one shared handle that
+    /// no read reaches; its own value means nothing.
     Drop,
 }
 
 /// One series of a family: its label values, when it started, its metric.
 pub(crate) struct Series<M> {
     pub(crate) labels: LabelValues,
-    /// Creation order within the family; the read path yields series in this order.
-    pub(crate) seq: u64,
+    /// Start time; the read path yields series in this order, ties broken by label values.
     pub(crate) created: u64,
     pub(crate) metric: M,
 }
 
-type Table<M> = HashTable<Arc<Series<M>>>;
+/// Series are held by `triomphe::Arc`: no weak count, 8 bytes less per series than
+/// `std::sync::Arc`, and the family never needs a weak reference.
+type Table<M> = HashTable<SeriesArc<M>>;
+type SeriesArc<M> = triomphe::Arc<Series<M>>;
 type MakeFn<M> = Box<dyn Fn() -> M + Send + Sync>;
 
 /// A labelled family of metrics of one kind, with fixed label names and a cardinality limit.
@@ -110,9 +113,9 @@ struct Inner<M: Metric> {
     len: AtomicUsize,
     /// Label sets refused by the limit (or given with the wrong number of values).
     refused: AtomicU64,
-    /// Serialises inserts and removals; holds the next creation sequence number.
-    write: Mutex<u64>,
-    overflow: OnceLock<Arc<Series<M>>>,
+    /// Serialises inserts and removals.
+    write: Mutex<()>,
+    overflow: OnceLock<SeriesArc<M>>,
     /// Where dropped updates go under [`Overflow::Drop`]: never read.
     sink: M,
     make: MakeFn<M>,
@@ -264,7 +267,10 @@ impl<M: Metric> Family<M> {
         if values.len() == expected {
             Ok(())
         } else {
-            Err(Error::LabelCount { expected, got: values.len() })
+            Err(Error::LabelCount {
+                expected,
+                got: values.len(),
+            })
         }
     }
 
@@ -277,26 +283,23 @@ impl<M: Metric> Family<M> {
             return self.refuse(f);
         }
         let series = {
-            let mut next_seq = inner.lock();
+            let write = inner.lock();
             let shard = inner.shard(hash);
             let current = shard.load_full();
             if let Some(series) = current.find(hash, |s| s.labels.matches(values)) {
                 series.clone()
             } else if inner.len.load(Ordering::Relaxed) >= inner.limit {
-                drop(next_seq);
+                drop(write);
                 return self.refuse(f);
             } else {
-                let series = Arc::new(Series {
+                let series = SeriesArc::new(Series {
                     labels: LabelValues::new(values),
-                    seq: *next_seq,
                     created: now_unix_nanos(),
                     metric: (inner.make)(),
                 });
-                *next_seq += 1;
                 let mut table = (*current).clone();
-                let count = inner.label_names.len();
                 table.insert_unique(hash, series.clone(), |s| {
-                    hash_values(&inner.state, s.labels.iter(count))
+                    hash_values(&inner.state, s.labels.iter())
                 });
                 shard.store(Arc::new(table));
                 inner.len.fetch_add(1, Ordering::Relaxed);
@@ -316,21 +319,32 @@ impl<M: Metric> Family<M> {
         }
     }
 
-    /// Calls `f` on every series: live ones in creation order, then the overflow series.
+    /// Calls `f` on every series: live ones in order of start time (ties by label values),
+    /// then the overflow series.
     /// Holds no lock while `f` runs; writers keep writing.
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
         let inner = &*self.inner;
         let tables: Vec<Arc<Table<M>>> = inner.shards.iter().map(|s| s.load_full()).collect();
         let mut all: Vec<(u64, &Series<M>)> =
             Vec::with_capacity(tables.iter().map(|t| t.len()).sum());
-        all.extend(tables.iter().flat_map(|t| t.iter()).map(|s| (s.seq, &**s)));
-        all.sort_unstable_by_key(|&(seq, _)| seq);
-        let count = inner.label_names.len();
+        all.extend(
+            tables
+                .iter()
+                .flat_map(|t| t.iter())
+                .map(|s| (s.created, &**s)),
+        );
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
         for (_, series) in all {
-            f(SeriesRef { values: Some(series.labels.iter(count)), series });
+            f(SeriesRef {
+                values: Some(series.labels.iter()),
+                series,
+            });
         }
         if let Some(series) = inner.overflow.get() {
-            f(SeriesRef { values: None, series });
+            f(SeriesRef {
+                values: None,
+                series,
+            });
         }
     }
 
@@ -356,15 +370,16 @@ impl<M: Metric> Inner<M> {
 
     /// The write lock; a panic in another writer leaves the tables consistent (each change
     /// is one swap), so a poisoned lock is recovered.
-    fn lock(&self) -> MutexGuard<'_, u64> {
-        self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.write
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn overflow_series(&self) -> &Series<M> {
         self.overflow.get_or_init(|| {
-            Arc::new(Series {
+            SeriesArc::new(Series {
                 labels: LabelValues::new::<&str>(&[]),
-                seq: u64::MAX,
                 created: now_unix_nanos(),
                 metric: (self.make)(),
             })
@@ -374,7 +389,9 @@ impl<M: Metric> Inner<M> {
 
 impl<M: Metric> Clone for Family<M> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+        Self {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -436,24 +453,32 @@ impl<M: Metric> FamilyBuilder<M> {
         make: impl Fn() -> M + Send + Sync + 'static,
     ) -> Result<Family<M>, Error> {
         if self.limit == 0 {
-            return Err(Error::InvalidCardinalityLimit { family: String::new() });
+            return Err(Error::InvalidCardinalityLimit {
+                family: String::new(),
+            });
         }
         Ok(self.into_family(make))
     }
 
     /// Builds with a limit already known to be at least 1.
     fn into_family(self, make: impl Fn() -> M + Send + Sync + 'static) -> Family<M> {
-        let shards = self.limit.div_ceil(SERIES_PER_SHARD).next_power_of_two().min(MAX_SHARDS);
+        let shards = self
+            .limit
+            .div_ceil(SERIES_PER_SHARD)
+            .next_power_of_two()
+            .min(MAX_SHARDS);
         Family {
             inner: Arc::new(Inner {
                 label_names: self.label_names.into_boxed_slice(),
                 limit: self.limit,
                 overflow_policy: self.overflow,
                 state: foldhash::fast::RandomState::default(),
-                shards: (0..shards).map(|_| ArcSwap::from_pointee(HashTable::new())).collect(),
+                shards: (0..shards)
+                    .map(|_| ArcSwap::from_pointee(HashTable::new()))
+                    .collect(),
                 len: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
-                write: Mutex::new(0),
+                write: Mutex::new(()),
                 overflow: OnceLock::new(),
                 sink: make(),
                 make: Box::new(make),
@@ -470,7 +495,10 @@ mod tests {
     fn values_of<M: Metric>(family: &Family<M>) -> Vec<(Option<Vec<String>>, crate::Value)> {
         let mut out = Vec::new();
         family.for_each_series(|s| {
-            out.push((s.values.map(|v| v.map(str::to_owned).collect()), s.series.metric.read()))
+            out.push((
+                s.values.map(|v| v.map(str::to_owned).collect()),
+                s.series.metric.read(),
+            ))
         });
         out
     }
@@ -489,7 +517,10 @@ mod tests {
 
     #[test]
     fn series_are_read_in_creation_order_and_overflow_last() {
-        let f = Family::<Counter>::builder(["k"]).cardinality_limit(2).build().unwrap();
+        let f = Family::<Counter>::builder(["k"])
+            .cardinality_limit(2)
+            .build()
+            .unwrap();
         for k in ["zz", "aa", "mm", "aa"] {
             f.get(&[k]).inc();
         }
@@ -516,7 +547,10 @@ mod tests {
         f.get(&["a"]).inc();
         f.get(&["b"]).add(10);
         f.get(&["c"]).add(10);
-        assert_eq!(values_of(&f), vec![(Some(vec!["a".to_owned()]), crate::Value::Counter(1))]);
+        assert_eq!(
+            values_of(&f),
+            vec![(Some(vec!["a".to_owned()]), crate::Value::Counter(1))]
+        );
         assert_eq!(f.refused(), 2);
     }
 
@@ -526,14 +560,23 @@ mod tests {
         f.get(&["only-one"]).inc();
         assert_eq!(f.refused(), 1);
         assert_eq!(f.len(), 0);
-        assert_eq!(f.try_get(&["x"]).unwrap_err(), Error::LabelCount { expected: 2, got: 1 });
+        assert_eq!(
+            f.try_get(&["x"]).unwrap_err(),
+            Error::LabelCount {
+                expected: 2,
+                got: 1
+            }
+        );
         assert_eq!(f.refused(), 1, "try_get reports instead of counting");
         assert!(!f.remove(&["x"]));
     }
 
     #[test]
     fn removal_frees_a_slot_under_the_limit_and_restarts_the_series() {
-        let f = Family::<Counter>::builder(["k"]).cardinality_limit(1).build().unwrap();
+        let f = Family::<Counter>::builder(["k"])
+            .cardinality_limit(1)
+            .build()
+            .unwrap();
         let old = f.get(&["a"]);
         old.add(5);
         assert!(f.remove(&["a"]));
@@ -541,7 +584,10 @@ mod tests {
         f.get(&["b"]).inc();
         assert_eq!(f.refused(), 0);
         old.inc(); // detached: reaches no series
-        assert_eq!(values_of(&f), vec![(Some(vec!["b".to_owned()]), crate::Value::Counter(1))]);
+        assert_eq!(
+            values_of(&f),
+            vec![(Some(vec!["b".to_owned()]), crate::Value::Counter(1))]
+        );
         f.clear();
         assert!(f.is_empty());
         assert_eq!(f.get(&["a"]).get(), 0, "a re-created series starts again");
@@ -549,7 +595,10 @@ mod tests {
 
     #[test]
     fn zero_limit_is_refused() {
-        let err = Family::<Counter>::builder(["k"]).cardinality_limit(0).build().unwrap_err();
+        let err = Family::<Counter>::builder(["k"])
+            .cardinality_limit(0)
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidCardinalityLimit { .. }));
         assert!(err.to_string().contains("at least 1"));
     }
@@ -560,6 +609,9 @@ mod tests {
         f.get::<&str>(&[]).inc();
         f.get::<&str>(&[]).inc();
         assert_eq!(f.len(), 1);
-        assert_eq!(values_of(&f), vec![(Some(vec![]), crate::Value::Counter(2))]);
+        assert_eq!(
+            values_of(&f),
+            vec![(Some(vec![]), crate::Value::Counter(2))]
+        );
     }
 }

@@ -104,7 +104,9 @@ pub struct CounterFn {
 impl CounterFn {
     /// A counter that reads `f`. `f` may return `u64`, `u32`, `usize` or `f64`.
     pub fn new<T: CounterFnValue>(f: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self { read: Arc::new(move || f().into_value()) }
+        Self {
+            read: Arc::new(move || f().into_value()),
+        }
     }
 
     /// Calls the closure.
@@ -143,7 +145,9 @@ pub struct GaugeFn {
 impl GaugeFn {
     /// A gauge that reads `f`. `f` may return `i64`, `i32`, `u32`, `u64`, `usize` or `f64`.
     pub fn new<T: GaugeFnValue>(f: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self { read: Arc::new(move || f().into_value()) }
+        Self {
+            read: Arc::new(move || f().into_value()),
+        }
     }
 
     /// Calls the closure.
@@ -174,7 +178,10 @@ mod tests {
         assert_eq!(CounterFn::new(|| 3u32).get(), Value::Counter(3));
         assert_eq!(CounterFn::new(|| -1.0).get(), Value::CounterF64(0.0));
         assert_eq!(CounterFn::new(|| f64::NAN).get(), Value::CounterF64(0.0));
-        assert_eq!(GaugeFn::new(|| u64::MAX).get(), Value::GaugeF64(u64::MAX as f64));
+        assert_eq!(
+            GaugeFn::new(|| u64::MAX).get(),
+            Value::GaugeF64(u64::MAX as f64)
+        );
         assert_eq!(GaugeFn::new(|| -4i32).get(), Value::Gauge(-4));
     }
 

@@ -75,7 +75,9 @@ impl Gauge {
     #[must_use = "the gauge goes back down as soon as the guard is dropped"]
     pub fn track(&self) -> InFlight {
         self.inc();
-        InFlight { gauge: self.clone() }
+        InFlight {
+            gauge: self.clone(),
+        }
     }
 }
 

@@ -21,7 +21,12 @@ pub const MAX_HELP_BYTES: usize = 64 * 1024;
 /// assert!(prism_core::validate_name("__internal").is_err());
 /// ```
 pub fn validate_name(name: &str) -> Result<(), Error> {
-    let bad = |reason| Err(Error::InvalidName { name: name.to_owned(), reason });
+    let bad = |reason| {
+        Err(Error::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
     let mut bytes = name.bytes();
     match bytes.next() {
         None => return bad("it is empty"),
@@ -43,7 +48,11 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
 /// overflow label.
 pub fn validate_label_name(family: &str, label: &str) -> Result<(), Error> {
     let bad = |reason| {
-        Err(Error::InvalidLabelName { family: family.to_owned(), label: label.to_owned(), reason })
+        Err(Error::InvalidLabelName {
+            family: family.to_owned(),
+            label: label.to_owned(),
+            reason,
+        })
     };
     let mut bytes = label.bytes();
     match bytes.next() {
@@ -83,7 +92,12 @@ pub(crate) fn validate_label_names(family: &str, labels: &[String]) -> Result<()
 /// Checks help text: any UTF-8 (adapters escape it), but no NUL, which C parsers of the
 /// text format stop at, and at most [`MAX_HELP_BYTES`].
 pub(crate) fn validate_help(family: &str, help: &str) -> Result<(), Error> {
-    let bad = |reason| Err(Error::InvalidHelp { family: family.to_owned(), reason });
+    let bad = |reason| {
+        Err(Error::InvalidHelp {
+            family: family.to_owned(),
+            reason,
+        })
+    };
     if help.len() > MAX_HELP_BYTES {
         return bad("it is longer than 65536 bytes");
     }
@@ -96,7 +110,11 @@ pub(crate) fn validate_help(family: &str, help: &str) -> Result<(), Error> {
 /// Checks a unit: `[a-zA-Z0-9_]+`, and the name must end in `_<unit>` as OpenMetrics requires.
 pub(crate) fn validate_unit(family: &str, unit: &str) -> Result<(), Error> {
     let bad = |reason| {
-        Err(Error::InvalidUnit { family: family.to_owned(), unit: unit.to_owned(), reason })
+        Err(Error::InvalidUnit {
+            family: family.to_owned(),
+            unit: unit.to_owned(),
+            reason,
+        })
     };
     if unit.is_empty() || !unit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return bad("units may only hold ASCII letters, digits and `_`");
@@ -125,7 +143,12 @@ pub(crate) fn exposed_names(name: &str, kind: Kind) -> Vec<String> {
             with("_gcount"),
             with("_gsum"),
         ],
-        Kind::Summary => vec![name.to_owned(), with("_count"), with("_sum"), with("_created")],
+        Kind::Summary => vec![
+            name.to_owned(),
+            with("_count"),
+            with("_sum"),
+            with("_created"),
+        ],
     }
 }
 

@@ -69,7 +69,11 @@ pub struct Metadata {
 impl Metadata {
     /// A name and its help text.
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
-        Self { name: name.into(), help: help.into(), unit: None }
+        Self {
+            name: name.into(),
+            help: help.into(),
+            unit: None,
+        }
     }
 
     /// The unit; the name must end in `_<unit>`.
@@ -103,7 +107,9 @@ impl<'a> Sample<'a> {
     /// The label values, in the order of the descriptor's label names. Empty for the
     /// overflow series, whose only label is the overflow marker.
     pub fn label_values(&self) -> LabelValuesIter<'a> {
-        LabelValuesIter { inner: self.labels.clone() }
+        LabelValuesIter {
+            inner: self.labels.clone(),
+        }
     }
 
     /// Whether this is the overflow series of a family past its cardinality limit. Formats
@@ -211,7 +217,9 @@ pub struct FamilySnapshot {
 impl FamilySnapshot {
     /// The series with exactly these label values (not the overflow series).
     pub fn series(&self, values: &[&str]) -> Option<&SeriesSnapshot> {
-        self.series.iter().find(|s| !s.overflow && s.label_values == values)
+        self.series
+            .iter()
+            .find(|s| !s.overflow && s.label_values == values)
     }
 
     /// The overflow series, if the family has one.
@@ -241,7 +249,10 @@ pub(crate) struct SnapshotBuilder {
 
 impl Visitor for SnapshotBuilder {
     fn family(&mut self, family: &Descriptor) {
-        self.families.push(FamilySnapshot { descriptor: family.clone(), series: Vec::new() });
+        self.families.push(FamilySnapshot {
+            descriptor: family.clone(),
+            series: Vec::new(),
+        });
     }
 
     fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {

@@ -12,8 +12,8 @@ use crate::metric::{Kind, Metric, Value};
 use crate::name;
 use crate::read::{Descriptor, Metadata, Sample, SampleLabels, Snapshot, SnapshotBuilder, Visitor};
 use crate::telemetry;
-pub(crate) use sealed::FamilyStats;
 use crate::time::now_unix_nanos;
+pub(crate) use sealed::FamilyStats;
 
 /// A set of named metric families, and the one read path every format renders from.
 ///
@@ -78,7 +78,7 @@ mod sealed {
         fn as_any(&self) -> &dyn Any;
     }
 
-/// What a registered family tells the telemetry, read once per registry read.
+    /// What a registered family tells the telemetry, read once per registry read.
     #[derive(Debug, Clone, Default)]
     pub struct FamilyStats {
         pub(crate) exposed_series: usize,
@@ -137,8 +137,11 @@ struct Single<M>(M);
 
 impl<M: Metric> Collect for Single<M> {
     fn collect(&self, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor) {
-        let sample =
-            Sample { labels: SampleLabels::None, value: self.0.read(), created_unix_nanos: created };
+        let sample = Sample {
+            labels: SampleLabels::None,
+            value: self.0.read(),
+            created_unix_nanos: created,
+        };
         visitor.sample(desc, &sample);
     }
 
@@ -147,7 +150,11 @@ impl<M: Metric> Collect for Single<M> {
             (Kind::Counter, Value::Counter(v)) => v,
             _ => 0,
         };
-        FamilyStats { exposed_series: 1, cardinality: None, counter_sum }
+        FamilyStats {
+            exposed_series: 1,
+            cardinality: None,
+            counter_sum,
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -200,7 +207,9 @@ impl Registry {
 
     /// Starts a registry with options.
     pub fn builder() -> RegistryBuilder {
-        RegistryBuilder { self_telemetry: true }
+        RegistryBuilder {
+            self_telemetry: true,
+        }
     }
 
     /// Registers `metric` (a metric or a [`Family`]) under `name` and returns it back, so
@@ -218,8 +227,9 @@ impl Registry {
         Ok(metric)
     }
 
-    /// Returns the metric registered under `name` if there is one of the same type, kind,
-    /// labels and unit; otherwise registers what `make` returns. For code paths that may run
+    /// Returns the metric registered under `name` if there is one of the same type, labels
+    /// and unit; otherwise registers what `make` returns (`make` is called either way, to
+    /// learn the labels asked for). For code paths that may run
     /// more than once, such as a library initialised by several callers.
     ///
     /// ```
@@ -246,15 +256,11 @@ impl Registry {
         meta: Metadata,
         make: impl FnOnce() -> R,
     ) -> Result<R, Error> {
-        if let Some(found) = self.find_existing::<R>(&meta)? {
-            return Ok(found);
-        }
         let metric = make();
-        let descriptor = self.check(meta.clone(), &metric)?;
+        let descriptor = self.check(meta, &metric)?;
         let mut state = self.write();
-        // Another thread may have registered it between the two locks.
         if let Some(entry) = state.families.get(&descriptor.name) {
-            return Self::downcast(entry, &descriptor);
+            return Self::reuse(entry, &descriptor);
         }
         Self::check_free(&state, &descriptor)?;
         self.insert(&mut state, descriptor, &metric);
@@ -279,12 +285,18 @@ impl Registry {
     pub fn visit<V: Visitor>(&self, visitor: &mut V) {
         let entries: Vec<Arc<Entry>> = self.read().families.values().cloned().collect();
         let stats: Vec<(&str, FamilyStats)> = if self.inner.self_telemetry {
-            entries.iter().map(|e| (e.descriptor.name.as_str(), e.collector.stats())).collect()
+            entries
+                .iter()
+                .map(|e| (e.descriptor.name.as_str(), e.collector.stats()))
+                .collect()
         } else {
             Vec::new()
         };
-        let telemetry: &[Descriptor] =
-            if self.inner.self_telemetry { &self.inner.telemetry } else { &[] };
+        let telemetry: &[Descriptor] = if self.inner.self_telemetry {
+            &self.inner.telemetry
+        } else {
+            &[]
+        };
 
         let (mut e, mut t) = (entries.iter().peekable(), telemetry.iter().peekable());
         loop {
@@ -302,7 +314,9 @@ impl Registry {
             } else {
                 let entry = e.next().expect("peeked");
                 visitor.family(&entry.descriptor);
-                entry.collector.collect(&entry.descriptor, entry.created, visitor);
+                entry
+                    .collector
+                    .collect(&entry.descriptor, entry.created, visitor);
                 visitor.end_family(&entry.descriptor);
             }
         }
@@ -312,12 +326,18 @@ impl Registry {
     pub fn snapshot(&self) -> Snapshot {
         let mut builder = SnapshotBuilder::default();
         self.visit(&mut builder);
-        Snapshot { families: builder.families }
+        Snapshot {
+            families: builder.families,
+        }
     }
 
     /// The descriptors of the registered families (self-telemetry excluded), in name order.
     pub fn descriptors(&self) -> Vec<Descriptor> {
-        self.read().families.values().map(|e| e.descriptor.clone()).collect()
+        self.read()
+            .families
+            .values()
+            .map(|e| e.descriptor.clone())
+            .collect()
     }
 
     /// Whether this registry reports on itself.
@@ -343,12 +363,20 @@ impl Registry {
                          the registry with `self_telemetry(false)`",
             });
         }
-        Ok(Descriptor { name, help, unit, kind, label_names: label_names.into() })
+        Ok(Descriptor {
+            name,
+            help,
+            unit,
+            kind,
+            label_names: label_names.into(),
+        })
     }
 
     fn check_free(state: &State, descriptor: &Descriptor) -> Result<(), Error> {
         if state.families.contains_key(&descriptor.name) {
-            return Err(Error::AlreadyRegistered { name: descriptor.name.clone() });
+            return Err(Error::AlreadyRegistered {
+                name: descriptor.name.clone(),
+            });
         }
         for exposed in name::exposed_names(&descriptor.name, descriptor.kind) {
             if let Some(owner) = state.exposed.get(&exposed) {
@@ -372,52 +400,44 @@ impl Registry {
             created: now_unix_nanos(),
             descriptor,
         };
-        state.families.insert(entry.descriptor.name.clone(), Arc::new(entry));
+        state
+            .families
+            .insert(entry.descriptor.name.clone(), Arc::new(entry));
     }
 
-    fn find_existing<R: Register>(&self, meta: &Metadata) -> Result<Option<R>, Error> {
-        let state = self.read();
-        let Some(entry) = state.families.get(&meta.name) else { return Ok(None) };
-        let wanted = Descriptor {
-            name: meta.name.clone(),
-            help: meta.help.clone(),
-            unit: meta.unit.clone(),
-            kind: entry.descriptor.kind,
-            label_names: entry.descriptor.label_names.clone(),
+    /// The registered metric, if it is of the same type with the same labels and unit.
+    fn reuse<R: Register>(entry: &Entry, wanted: &Descriptor) -> Result<R, Error> {
+        let mismatch = |reason: String| Error::Mismatch {
+            name: wanted.name.clone(),
+            reason,
         };
-        if entry.descriptor.unit != meta.unit {
-            return Err(Error::Mismatch {
-                name: meta.name.clone(),
-                reason: format!(
-                    "unit {:?} registered, {:?} asked for",
-                    entry.descriptor.unit, meta.unit
-                ),
-            });
-        }
-        Self::downcast(entry, &wanted).map(Some)
-    }
-
-    fn downcast<R: Register>(entry: &Entry, wanted: &Descriptor) -> Result<R, Error> {
-        let mismatch = |reason: String| Error::Mismatch { name: wanted.name.clone(), reason };
+        let have = &entry.descriptor;
         if entry.type_id != TypeId::of::<R>() {
             return Err(mismatch(format!(
-                "registered as another type ({}), asked for {}",
-                entry.descriptor.kind.as_str(),
-                std::any::type_name::<R>()
+                "registered as another type ({}), asked for {} ({})",
+                have.kind.as_str(),
+                std::any::type_name::<R>(),
+                wanted.kind.as_str()
             )));
         }
-        let found = entry
+        if have.label_names != wanted.label_names {
+            return Err(mismatch(format!(
+                "label names {:?} registered, {:?} asked for",
+                have.label_names, wanted.label_names
+            )));
+        }
+        if have.unit != wanted.unit {
+            return Err(mismatch(format!(
+                "unit {:?} registered, {:?} asked for",
+                have.unit, wanted.unit
+            )));
+        }
+        entry
             .collector
             .as_any()
             .downcast_ref::<R>()
-            .ok_or_else(|| mismatch("registered as another type".to_owned()))?;
-        if found.label_names() != wanted.label_names() {
-            return Err(mismatch(format!(
-                "label names {:?} registered, {:?} asked for",
-                entry.descriptor.label_names, wanted.label_names
-            )));
-        }
-        Ok(found.clone())
+            .cloned()
+            .ok_or_else(|| mismatch("registered as another type".to_owned()))
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -468,7 +488,9 @@ impl RegistryBuilder {
         if self.self_telemetry {
             for desc in &telemetry {
                 for exposed in name::exposed_names(&desc.name, desc.kind) {
-                    state.exposed.insert(exposed, format!("{} (self-telemetry)", desc.name));
+                    state
+                        .exposed
+                        .insert(exposed, format!("{} (self-telemetry)", desc.name));
                 }
             }
         }

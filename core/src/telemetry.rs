@@ -34,11 +34,25 @@ pub(crate) fn descriptors() -> Vec<Descriptor> {
         help: help.to_owned(),
         unit: None,
         kind,
-        label_names: if labelled { vec!["family".to_owned()].into() } else { Box::new([]) },
+        label_names: if labelled {
+            vec!["family".to_owned()].into()
+        } else {
+            Box::new([])
+        },
     };
     vec![
-        d("prism_cardinality_limit", "Cardinality limit of each labelled family.", Kind::Gauge, true),
-        d("prism_families", "Families registered, self-telemetry excluded.", Kind::Gauge, false),
+        d(
+            "prism_cardinality_limit",
+            "Cardinality limit of each labelled family.",
+            Kind::Gauge,
+            true,
+        ),
+        d(
+            "prism_families",
+            "Families registered, self-telemetry excluded.",
+            Kind::Gauge,
+            false,
+        ),
         d(
             "prism_refused_label_sets",
             "Label sets refused by each family's cardinality limit (routed to the overflow \
@@ -69,17 +83,31 @@ pub(crate) fn visit_family(
     visitor: &mut dyn Visitor,
 ) {
     let mut emit = |labels: SampleLabels<'_>, value: Value| {
-        visitor.sample(desc, &Sample { labels, value, created_unix_nanos: created });
+        visitor.sample(
+            desc,
+            &Sample {
+                labels,
+                value,
+                created_unix_nanos: created,
+            },
+        );
     };
     match desc.name.as_str() {
         "prism_families" => emit(SampleLabels::None, Value::Gauge(stats.len() as i64)),
         "prism_updates" => emit(
             SampleLabels::None,
-            Value::Counter(stats.iter().fold(0u64, |sum, (_, s)| sum.wrapping_add(s.counter_sum))),
+            Value::Counter(
+                stats
+                    .iter()
+                    .fold(0u64, |sum, (_, s)| sum.wrapping_add(s.counter_sum)),
+            ),
         ),
         "prism_series" => {
             for (name, s) in stats {
-                emit(SampleLabels::One(name), Value::Gauge(s.exposed_series as i64));
+                emit(
+                    SampleLabels::One(name),
+                    Value::Gauge(s.exposed_series as i64),
+                );
             }
         }
         "prism_cardinality_limit" => {

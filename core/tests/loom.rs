@@ -17,7 +17,11 @@ fn capped_admits_exactly_cap_of_any_number_of_racers() {
                 thread::spawn(move || c.try_inc())
             })
             .collect();
-        let successes = handles.into_iter().map(|h| h.join().unwrap()).filter(|&ok| ok).count();
+        let successes = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&ok| ok)
+            .count();
         assert_eq!(successes, 2);
         assert_eq!(c.get(), 2);
     });

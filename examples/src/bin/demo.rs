@@ -37,7 +37,9 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
     let requests = registry.register(
         "demo_requests",
         "Requests handled, by method and status code.",
-        Family::<Counter>::builder(["method", "code"]).cardinality_limit(50).build()?,
+        Family::<Counter>::builder(["method", "code"])
+            .cardinality_limit(50)
+            .build()?,
     )?;
     let request_seconds = registry.register_with(
         Metadata::new("demo_request_seconds", "Time spent handling requests.").unit("seconds"),
@@ -125,12 +127,18 @@ fn parse_listen() -> Result<SocketAddr, String> {
     let mut listen = DEFAULT_LISTEN.to_owned();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--listen" => listen = args.next().ok_or(format!("--listen needs an address\n{USAGE}"))?,
+            "--listen" => {
+                listen = args
+                    .next()
+                    .ok_or(format!("--listen needs an address\n{USAGE}"))?
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    listen.parse().map_err(|e| format!("--listen {listen:?}: {e}\n{USAGE}"))
+    listen
+        .parse()
+        .map_err(|e| format!("--listen {listen:?}: {e}\n{USAGE}"))
 }
 
 async fn index() -> &'static str {
@@ -141,7 +149,12 @@ fn snapshot_text(registry: &Registry) -> String {
     let mut out = String::new();
     for family in registry.snapshot().families {
         let d = &family.descriptor;
-        out.push_str(&format!("{} ({}): {}\n", d.name(), d.kind().as_str(), d.help()));
+        out.push_str(&format!(
+            "{} ({}): {}\n",
+            d.name(),
+            d.kind().as_str(),
+            d.help()
+        ));
         for s in family.series {
             let labels: Vec<String> = d
                 .label_names()
@@ -149,7 +162,11 @@ fn snapshot_text(registry: &Registry) -> String {
                 .zip(&s.label_values)
                 .map(|(k, v)| format!("{k}={v:?}"))
                 .collect();
-            let labels = if s.overflow { "overflow".to_owned() } else { labels.join(",") };
+            let labels = if s.overflow {
+                "overflow".to_owned()
+            } else {
+                labels.join(",")
+            };
             out.push_str(&format!("  {{{labels}}} {:?}\n", s.value));
         }
     }
@@ -157,9 +174,10 @@ fn snapshot_text(registry: &Registry) -> String {
 }
 
 fn routes(registry: Registry) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/snapshot", get(move || async move { snapshot_text(&registry) }))
+    Router::new().route("/", get(index)).route(
+        "/snapshot",
+        get(move || async move { snapshot_text(&registry) }),
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
