@@ -1,1 +1,334 @@
-fn main() {}
+//! Hot-path benchmarks: prism against prometheus-client, `prometheus`, `metrics` and
+//! opentelemetry_sdk, in one run, printing times and ratios. No timing is asserted anywhere:
+//! the figures go in the README, measured by
+//!
+//!     cargo bench -p prism-core --bench hot_path
+//!
+//! `PRISM_BENCH_THREADS=1,2,4,8,16` sets the thread counts of the contention section
+//! (default `1,2`). Results of the last run are in the README, with the machine they ran on.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::Instant;
+
+use metrics::Recorder;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::KeyValue;
+use prism_core::{Counter, Family};
+
+const SERIES: usize = 1000;
+const RING: usize = 4096;
+
+/// Nanoseconds per call of `f`, the best of five runs after a warm-up (the best run is the
+/// one least disturbed by the rest of the machine).
+fn ns_per_op(iters: u64, mut f: impl FnMut(u64)) -> f64 {
+    for i in 0..iters / 10 {
+        f(i);
+    }
+    (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..iters {
+                f(i);
+            }
+            start.elapsed().as_nanos() as f64 / iters as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Operations per second of `threads` threads each calling `f(thread, i)` `iters` times.
+fn throughput(threads: usize, iters: u64, f: impl Fn(usize, u64) + Sync) -> f64 {
+    (0..3)
+        .map(|_| {
+            let barrier = Barrier::new(threads + 1);
+            let start = std::thread::scope(|s| {
+                for t in 0..threads {
+                    let (f, barrier) = (&f, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        for i in 0..iters {
+                            f(t, i);
+                        }
+                    });
+                }
+                barrier.wait();
+                Instant::now()
+            });
+            (threads as u64 * iters) as f64 / start.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// The label values of series `i`: three short labels, as an HTTP service has them.
+fn labels(i: usize) -> [String; 3] {
+    [
+        ["GET", "POST", "PUT"][i % 3].to_owned(),
+        format!("{}", 200 + i % 5),
+        format!("/api/v{i}"),
+    ]
+}
+
+const NAMES: [&str; 3] = ["method", "code", "path"];
+
+/// Every library's family, each holding the same `SERIES` series.
+struct Peers {
+    values: Vec<[String; 3]>,
+    refs: Vec<[&'static str; 3]>,
+    prism: Family<Counter>,
+    pclient: prometheus_client::metrics::family::Family<
+        Vec<(String, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    pclient_keys: Vec<Vec<(String, String)>>,
+    prom: prometheus::IntCounterVec,
+    otel: opentelemetry::metrics::Counter<u64>,
+    otel_attrs: Vec<Vec<KeyValue>>,
+    _otel_provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+    metrics: metrics_exporter_prometheus::PrometheusRecorder,
+    metrics_keys: Vec<metrics::Key>,
+}
+
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+impl Peers {
+    fn new() -> Self {
+        let values: Vec<[String; 3]> = (0..SERIES).map(labels).collect();
+        // Leaked once so that `&str` label slices can be handed to every library.
+        let refs: Vec<[&'static str; 3]> = values
+            .iter()
+            .map(|v| v.clone().map(|s| &*Box::leak(s.into_boxed_str())))
+            .collect();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+            .build();
+        let otel = provider.meter("bench").u64_counter("requests").build();
+        let peers = Self {
+            prism: Family::<Counter>::builder(NAMES)
+                .cardinality_limit(SERIES)
+                .build()
+                .unwrap(),
+            pclient: Default::default(),
+            pclient_keys: values
+                .iter()
+                .map(|v| {
+                    NAMES
+                        .iter()
+                        .zip(v)
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect()
+                })
+                .collect(),
+            prom: prometheus::IntCounterVec::new(prometheus::Opts::new("requests", "h"), &NAMES)
+                .unwrap(),
+            otel,
+            otel_attrs: values
+                .iter()
+                .map(|v| {
+                    NAMES
+                        .iter()
+                        .zip(v)
+                        .map(|(k, v)| KeyValue::new(*k, v.clone()))
+                        .collect()
+                })
+                .collect(),
+            _otel_provider: provider,
+            metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
+            metrics_keys: values
+                .iter()
+                .map(|v| {
+                    let labels: Vec<metrics::Label> = NAMES
+                        .iter()
+                        .zip(v)
+                        .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+                        .collect();
+                    metrics::Key::from_parts("requests", labels)
+                })
+                .collect(),
+            values,
+            refs,
+        };
+        for i in 0..SERIES {
+            peers.update(Lib::PrismGet, i);
+            peers.update(Lib::PrometheusClient, i);
+            peers.update(Lib::Prometheus, i);
+            peers.update(Lib::Otel, i);
+            peers.update(Lib::Metrics, i);
+        }
+        peers
+    }
+
+    #[inline]
+    fn update(&self, lib: Lib, i: usize) {
+        match lib {
+            Lib::PrismGet => self.prism.get(&self.refs[i]).inc(),
+            Lib::PrismWith => self.prism.with(&self.refs[i], Counter::inc),
+            Lib::PrometheusClient => {
+                self.pclient.get_or_create(&self.pclient_keys[i]).inc();
+            }
+            Lib::Prometheus => self.prom.with_label_values(&self.refs[i]).inc(),
+            Lib::Otel => self.otel.add(1, &self.otel_attrs[i]),
+            Lib::Metrics => self
+                .metrics
+                .register_counter(&self.metrics_keys[i], &METADATA)
+                .increment(1),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lib {
+    PrismGet,
+    PrismWith,
+    PrometheusClient,
+    Prometheus,
+    Otel,
+    Metrics,
+}
+
+const LIBS: [(Lib, &str); 6] = [
+    (Lib::PrismGet, "prism Family::get(..).inc()"),
+    (Lib::PrismWith, "prism Family::with(.., inc)"),
+    (Lib::PrometheusClient, "prometheus-client get_or_create"),
+    (Lib::Prometheus, "prometheus with_label_values"),
+    (Lib::Otel, "opentelemetry_sdk Counter::add"),
+    (Lib::Metrics, "metrics register_counter"),
+];
+
+fn row(name: &str, ns: f64, note: &str) {
+    println!("  {name:<40} {ns:>8.2} ns  {note}");
+}
+
+fn family_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
+    println!("\n{title}");
+    let prism = ns_per_op(2_000_000, |i| peers.update(Lib::PrismGet, pick(i)));
+    for (lib, name) in LIBS {
+        let iters = if matches!(lib, Lib::PrismGet | Lib::PrismWith) {
+            2_000_000
+        } else {
+            500_000
+        };
+        let ns = if lib == Lib::PrismGet {
+            prism
+        } else {
+            ns_per_op(iters, |i| peers.update(lib, pick(i)))
+        };
+        let note = match lib {
+            Lib::PrismGet => String::new(),
+            Lib::PrismWith => format!("{:.2}x of get", ns / prism),
+            _ => format!("prism get is {:.1}x faster", ns / prism),
+        };
+        row(name, ns, &note);
+    }
+}
+
+fn main() {
+    let threads: Vec<usize> = std::env::var("PRISM_BENCH_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|t| t.trim().parse().ok())
+        .collect();
+    println!(
+        "prism hot path, {} CPUs available",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    println!("\nheld handle, one thread");
+    let atomic = AtomicU64::new(0);
+    let base = ns_per_op(20_000_000, |_| {
+        black_box(&atomic).fetch_add(1, Ordering::Relaxed);
+    });
+    let counter = Counter::new();
+    let inc = ns_per_op(20_000_000, |_| black_box(&counter).inc());
+    row("AtomicU64::fetch_add(Relaxed)", base, "1.00x (baseline)");
+    row(
+        "prism Counter::inc",
+        inc,
+        &format!("{:.2}x of fetch_add (goal <= 1.1x)", inc / base),
+    );
+
+    let peers = Peers::new();
+    family_section(
+        &peers,
+        "family, 3 labels, one hot series looked up and incremented per call",
+        |_| 7,
+    );
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let ring: Vec<usize> = (0..RING)
+        .map(|_| (rng.next() % SERIES as u64) as usize)
+        .collect();
+    family_section(
+        &peers,
+        "family, 3 labels, 1000 series chosen at random (indices precomputed)",
+        |i| ring[i as usize % RING],
+    );
+
+    println!("\npast the limit: a refused label set (to the overflow series) against a hot series");
+    let full = Family::<Counter>::builder(NAMES)
+        .cardinality_limit(SERIES)
+        .build()
+        .unwrap();
+    for v in &peers.refs {
+        full.get(v).inc();
+    }
+    let refused: Vec<[String; 3]> = (SERIES..2 * SERIES).map(labels).collect();
+    let hot = ns_per_op(2_000_000, |i| {
+        full.get(&peers.refs[ring[i as usize % RING]]).inc()
+    });
+    let over = ns_per_op(2_000_000, |i| {
+        full.get(&refused[ring[i as usize % RING]]).inc()
+    });
+    row("prism update, live series", hot, "");
+    row(
+        "prism update, refused label set",
+        over,
+        &format!("{:.2}x of live (goal <= 1.5x)", over / hot),
+    );
+    assert_eq!(full.len(), SERIES, "the refused sets stayed out");
+
+    println!(
+        "\ncontention: N threads, each on its own random sequence over the same 1000-series family"
+    );
+    println!("  (aggregate Mops/s; scaling = N-thread throughput / 1-thread throughput)");
+    let rings: Vec<Vec<usize>> = (0..threads.iter().copied().max().unwrap_or(1))
+        .map(|t| {
+            let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ (t as u64 + 1) * 0x9E37);
+            (0..RING)
+                .map(|_| (rng.next() % SERIES as u64) as usize)
+                .collect()
+        })
+        .collect();
+    for (lib, name) in LIBS {
+        let iters = if matches!(lib, Lib::PrismGet | Lib::PrismWith) {
+            1_000_000
+        } else {
+            250_000
+        };
+        let mut line = format!("  {name:<40}");
+        let mut one = None;
+        for &n in &threads {
+            let ops = throughput(n, iters, |t, i| {
+                peers.update(lib, rings[t][i as usize % RING])
+            });
+            let one = *one.get_or_insert(ops);
+            line.push_str(&format!(
+                " {n}T {:>6.1} Mops/s ({:.2}x)",
+                ops / 1e6,
+                ops / one
+            ));
+        }
+        println!("{line}");
+    }
+    black_box(&peers.values);
+}
