@@ -1,7 +1,112 @@
-//! prism-prom: Prometheus 0.0.4 and OpenMetrics text of a prism registry (`/metrics`).
+//! prism-prom: a prism registry as Prometheus text 0.0.4 and OpenMetrics 1.0.0, encoded by
+//! [prometheus-client](https://docs.rs/prometheus-client), and a `/metrics` handler for
+//! axum.
 //!
-//! Empty until its issue lands (expose-prom); the crate exists so that the facade's
-//! `prom` feature and the workspace layout of DESIGN.md are in place.
+//! ```
+//! use prism_core::{Counter, Family, FloatGauge, Metadata, Registry};
+//! use prism_prom::{render, Format};
+//!
+//! let registry = Registry::builder().self_telemetry(false).build();
+//! let requests = registry.register(
+//!     "http_requests",
+//!     "Requests served, by method.",
+//!     Family::<Counter>::new(["method"]),
+//! )?;
+//! let temperature = registry.register_with(
+//!     Metadata::new("room_temperature_celsius", "Temperature of the \"server\" room.")
+//!         .unit("celsius"),
+//!     FloatGauge::new(),
+//! )?;
+//! requests.get(&["GET"]).add(3);
+//! requests.get(&["POST"]).inc();
+//! temperature.set(21.5);
+//!
+//! assert_eq!(render(&registry, Format::Prometheus), r#"# HELP http_requests_total Requests served, by method.
+//! ## TYPE http_requests_total counter
+//! http_requests_total{method="GET"} 3
+//! http_requests_total{method="POST"} 1
+//! ## HELP room_temperature_celsius Temperature of the "server" room.
+//! ## TYPE room_temperature_celsius gauge
+//! room_temperature_celsius 21.5
+//! "#);
+//!
+//! // OpenMetrics adds `# UNIT`, escapes quotes in HELP, gives each counter series a
+//! // `_created` line (seconds since the epoch, from the series' start) and ends in `# EOF`.
+//! let text = render(&registry, Format::OpenMetrics);
+//! let (created, rest): (Vec<&str>, Vec<&str>) =
+//!     text.lines().partition(|line| line.starts_with("http_requests_created"));
+//! assert_eq!(rest.join("\n"), r#"# HELP http_requests Requests served, by method.
+//! ## TYPE http_requests counter
+//! http_requests_total{method="GET"} 3
+//! http_requests_total{method="POST"} 1
+//! ## HELP room_temperature_celsius Temperature of the \"server\" room.
+//! ## TYPE room_temperature_celsius gauge
+//! ## UNIT room_temperature_celsius celsius
+//! room_temperature_celsius 21.5
+//! ## EOF"#);
+//! assert!(created[0].starts_with(r#"http_requests_created{method="GET"} 1"#));
+//! assert!(created[1].starts_with(r#"http_requests_created{method="POST"} 1"#));
+//! # Ok::<(), prism_core::Error>(())
+//! ```
+//!
+//! # What is rendered
+//!
+//! Everything [`Registry::visit`](prism_core::Registry::visit) reads, in its order (families
+//! by name, series in creation order, the overflow series last), and nothing else:
+//!
+//! | core | Prometheus 0.0.4 | OpenMetrics 1.0.0 |
+//! |---|---|---|
+//! | counter `x` (u64 or f64) | `# TYPE x_total counter`, `x_total{..} v` | `# TYPE x counter`, `x_total{..} v`, `x_created{..} t` |
+//! | gauge `x` (i64 or f64) | `# TYPE x gauge`, `x{..} v` | the same |
+//! | unit `u` (name ends `_u`) | nothing more | `# UNIT x u` |
+//! | overflow series | `x{otel_metric_overflow="true"} v` | the same |
+//! | self-telemetry (`prism_*`) | ordinary families | ordinary families |
+//! | a family with no series | nothing | nothing |
+//! | an empty registry | an empty body | `# EOF\n` |
+//!
+//! Integers print exactly (a `u64` counter above 2^53 keeps every digit); floats print
+//! shortest round-trip, non-finite ones as `NaN`, `+Inf` and `-Inf`. A kind core declares
+//! but has no values for yet (histogram, summary) is typed `unknown` (`untyped` in 0.0.4),
+//! which is all its plain numbers can be. A series whose value is a variant of core's
+//! `#[non_exhaustive]` `Value` newer than this crate is left out until this crate learns it.
+//!
+//! # Where prometheus-client is wrong, and what the bridge does
+//!
+//! prometheus-client encodes; the bridge corrects what it gets wrong, each case covered by
+//! a test named after the rule (`tests/golden.rs`):
+//!
+//! - **OpenMetrics HELP is not escaped.** A newline in help text ends the line and breaks
+//!   the exposition. The bridge hands prometheus-client help already escaped (`\\`, `\n`,
+//!   `\"`). (Its 0.0.4 encoder escapes HELP correctly, and is left to.)
+//! - **OpenMetrics `+Inf`/`-Inf` come out as `inf`/`-inf`** (Rust's float formatting). The
+//!   bridge rewrites the value to `+Inf`/`-Inf`, the spelling of the spec's examples, of
+//!   every other client and of the 0.0.4 output.
+//! - **No `_created`.** Its text encoder never writes one for a counter. The bridge adds
+//!   `<name>_created{labels} <seconds>` after each counter series, with the labels exactly
+//!   as prometheus-client escaped them and the start time printed exactly from nanoseconds
+//!   (through `f64` it would be off by up to a quarter microsecond).
+//! - **The unit is appended to the name.** Given `x_seconds` with unit `seconds` it
+//!   prints `x_seconds_seconds`; core names already end in their unit, so the bridge passes
+//!   the name without it.
+//!
+//! # Feature `axum`
+//!
+//! [`router`] serves `GET` and `HEAD /metrics` with content negotiation and gzip; see its
+//! docs. Without the feature no HTTP code is compiled; use [`render_into`] or a
+//! [`Renderer`] in a handler of your own.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod bridge;
+mod format;
+#[cfg(feature = "axum")]
+mod http;
+mod render;
+mod text;
+
+pub use format::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+#[cfg(feature = "axum")]
+pub use http::{route, router};
+pub use render::{encode, render, render_into, render_into_vec, Renderer};
