@@ -1,0 +1,325 @@
+//! What the integration tests share: a registry holding every kind with awkward values,
+//! the external tools (found on PATH, installed by `.ci/setup.d/prom.sh`), a `/metrics`
+//! server on a loopback port, and a small blocking HTTP client.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prism_core::{
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Max, Metadata,
+    Min, Overflow, Registry,
+};
+
+/// The path of `name` on PATH; fails the test, naming the setup script, when it is missing.
+pub fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "`{name}` is not on PATH. This test runs a tool written by others; install it with \
+         `bash .ci/setup.d/prom.sh` (Debian package `prometheus`, PyPI `prometheus_client`)."
+    );
+}
+
+/// A Python 3 that can import `prometheus_client`.
+pub fn python() -> PathBuf {
+    let python = tool("python3");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import prometheus_client"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "{} cannot import prometheus_client; run `bash .ci/setup.d/prom.sh`",
+        python.display()
+    );
+    python
+}
+
+/// Label values that exercise every escaping rule.
+pub const AWKWARD_LABELS: [&str; 7] = [
+    "plain",
+    "back\\slash",
+    "say \"hi\"",
+    "two\nlines",
+    "nul\0byte",
+    "grüße 🦀",
+    "",
+];
+
+/// A registry with every kind core offers, self-telemetry on, an overflow series, awkward
+/// label values and help text, non-finite floats and integers above 2^53.
+pub fn every_kind() -> Registry {
+    let r = Registry::new();
+    r.register("jobs", "Jobs run.", Counter::new())
+        .unwrap()
+        .add((1 << 53) + 1);
+    r.register_with(
+        Metadata::new("job_cpu_seconds", "CPU time of jobs, in seconds.").unit("seconds"),
+        FloatCounter::new(),
+    )
+    .unwrap()
+    .add(12.75);
+    r.register(
+        "queue_depth",
+        "Jobs \"waiting\" in the queue.\nSecond line \\ here.",
+        Gauge::new(),
+    )
+    .unwrap()
+    .set(-3);
+    let ratios = r
+        .register(
+            "cache_ratio",
+            "Cache ratios by case.",
+            Family::<FloatGauge>::new(["case"]),
+        )
+        .unwrap();
+    ratios.get(&["normal"]).set(0.5);
+    ratios.get(&["nan"]).set(f64::NAN);
+    ratios.get(&["pos_inf"]).set(f64::INFINITY);
+    ratios.get(&["neg_inf"]).set(f64::NEG_INFINITY);
+    let peak = r
+        .register("peak_connections", "Most connections at once.", Max::new())
+        .unwrap();
+    peak.observe(17);
+    let low = r
+        .register("lowest_free_slots", "Fewest free slots.", Min::new())
+        .unwrap();
+    low.observe(2);
+    let budget = r
+        .register("budget_spent", "Budget spent, capped.", Capped::new(10))
+        .unwrap();
+    assert!(budget.try_add(4));
+    r.register(
+        "uptime_ticks",
+        "Ticks read from a closure.",
+        CounterFn::new(|| 1234u64),
+    )
+    .unwrap();
+    r.register(
+        "load_average",
+        "Load read from a closure.",
+        GaugeFn::new(|| 0.75f64),
+    )
+    .unwrap();
+    let requests = r
+        .register(
+            "http_requests",
+            "Requests by method and path.",
+            Family::<Counter>::new(["method", "path"]),
+        )
+        .unwrap();
+    for (i, path) in AWKWARD_LABELS.iter().enumerate() {
+        requests.get(&["GET", path]).add(i as u64 + 1);
+    }
+    let limited = Family::<Counter>::builder(["tenant"])
+        .cardinality_limit(2)
+        .build()
+        .unwrap();
+    let tenants = r
+        .register("tenant_requests", "Requests by tenant.", limited)
+        .unwrap();
+    for (tenant, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+        tenants.get(&[tenant]).add(n);
+    }
+    let dropping = Family::<Gauge>::builder(["user"])
+        .cardinality_limit(1)
+        .overflow(Overflow::Drop)
+        .build();
+    let sessions = r
+        .register("user_sessions", "Sessions by user.", dropping.unwrap())
+        .unwrap();
+    sessions.get(&["alice"]).set(2);
+    sessions.get(&["bob"]).set(5);
+    r
+}
+
+/// An HTTP response, as far as the tests look at it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("UTF-8 body")
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; reads the whole response.
+pub fn http(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.trim().to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = std::str::from_utf8(&data[..eol]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        data = &data[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Request headers the server saw, newest last.
+pub type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
+/// `prism_prom::router(registry)` served on a loopback port by a runtime of its own, which
+/// is shut down (and the port released) when this is dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub seen: Seen,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Server {
+    pub fn start(registry: Registry) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let seen: Seen = Arc::default();
+        let record = seen.clone();
+        let app = prism_prom::router(registry).layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let record = record.clone();
+                async move {
+                    let headers = request
+                        .headers()
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    record.lock().unwrap().push(headers);
+                    next.run(request).await
+                }
+            },
+        ));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Server {
+            addr,
+            seen,
+            runtime: Some(runtime),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("prism-prom-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
