@@ -107,7 +107,9 @@ struct Inner<M: Metric> {
     label_names: Box<[String]>,
     limit: usize,
     overflow_policy: Overflow,
-    state: foldhash::fast::RandomState,
+    /// Random per family, so that label values chosen by an attacker cannot be made to
+    /// collide in every process.
+    seed: u64,
     shards: Box<[ArcSwap<Table<M>>]>,
     /// Live series, the overflow series excluded. Written under `write` only.
     len: AtomicUsize,
@@ -187,7 +189,7 @@ impl<M: Metric> Family<M> {
         if values.len() != inner.label_names.len() {
             return self.refuse(f);
         }
-        let hash = hash_values(&inner.state, values.iter().map(AsRef::as_ref));
+        let hash = hash_values(inner.seed, values.iter().map(AsRef::as_ref));
         {
             let table = inner.shard(hash).load();
             if let Some(series) = table.find(hash, |s| s.labels.matches(values)) {
@@ -204,7 +206,7 @@ impl<M: Metric> Family<M> {
         if values.len() != inner.label_names.len() {
             return false;
         }
-        let hash = hash_values(&inner.state, values.iter().map(AsRef::as_ref));
+        let hash = hash_values(inner.seed, values.iter().map(AsRef::as_ref));
         let _write = inner.lock();
         let shard = inner.shard(hash);
         let current = shard.load_full();
@@ -299,7 +301,7 @@ impl<M: Metric> Family<M> {
                 });
                 let mut table = (*current).clone();
                 table.insert_unique(hash, series.clone(), |s| {
-                    hash_values(&inner.state, s.labels.iter())
+                    hash_values(inner.seed, s.labels.iter())
                 });
                 shard.store(Arc::new(table));
                 inner.len.fetch_add(1, Ordering::Relaxed);
@@ -352,6 +354,13 @@ impl<M: Metric> Family<M> {
     pub(crate) fn exposed_series(&self) -> usize {
         self.len() + usize::from(self.inner.overflow.get().is_some())
     }
+}
+
+/// A random 64-bit seed from std's per-process random hasher keys, varied per call.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    RandomState::new().hash_one(CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 /// One series as the read path sees it; `values` is `None` for the overflow series.
@@ -472,7 +481,7 @@ impl<M: Metric> FamilyBuilder<M> {
                 label_names: self.label_names.into_boxed_slice(),
                 limit: self.limit,
                 overflow_policy: self.overflow,
-                state: foldhash::fast::RandomState::default(),
+                seed: random_seed(),
                 shards: (0..shards)
                     .map(|_| ArcSwap::from_pointee(HashTable::new()))
                     .collect(),
