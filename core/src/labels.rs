@@ -34,7 +34,7 @@ impl LabelValues {
     }
 
     /// Whether these are exactly `values`, byte for byte. The caller has checked the count.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn matches<S: AsRef<str>>(&self, values: &[S]) -> bool {
         let mut rest: &[u8] = &self.bytes;
         for v in values {
