@@ -33,3 +33,8 @@ pub use prism_prom as prom;
 /// OTLP (feature `otel`).
 #[cfg(feature = "otel")]
 pub use prism_otel as otel;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
