@@ -13,6 +13,7 @@ use prism_core::{Counter, Family, Registry, Value};
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCATIONS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
 // `Counting` upholds `GlobalAlloc`'s contract exactly as `System` does; the counter is a
@@ -21,6 +22,7 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: same layout the caller gave us, passed straight through.
         unsafe { System.alloc(layout) }
     }
@@ -60,8 +62,40 @@ impl XorShift {
 /// beside the measurements.
 #[test]
 fn cardinality_bomb_and_bytes_per_series() {
+    lookups_of_existing_series_do_not_allocate();
     bomb();
     bytes_per_series();
+}
+
+fn allocations() -> isize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+fn lookups_of_existing_series_do_not_allocate() {
+    let family = Family::<Counter>::builder(["method", "code"])
+        .cardinality_limit(4)
+        .build()
+        .unwrap();
+    let owned: Vec<[String; 2]> = (0..8)
+        .map(|i| [format!("M{i}"), format!("{}", 200 + i)])
+        .collect();
+    for v in &owned {
+        family.get(v).inc(); // four created, four refused (the overflow series is made here)
+    }
+    let before = allocations();
+    for round in 0..10_000 {
+        let v = &owned[round % owned.len()];
+        family.get(v).inc();
+        family.with(v, Counter::inc);
+        let _ = family.try_get(v).map(|c| c.inc());
+        family.with(&["M1", "201"], Counter::inc);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "lookups of live and refused label sets allocated"
+    );
+    assert_eq!(family.len(), 4);
 }
 
 fn bomb() {

@@ -265,6 +265,11 @@ fn self_telemetry_reports_families_series_refusals_and_updates() {
         f.get(&[user]).inc();
     }
     let snap = r.snapshot();
+    let names: Vec<&str> = snap.families.iter().map(|f| f.descriptor.name()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "self-telemetry is merged into name order");
+    assert!(names.contains(&"prism_series") && names.contains(&"by_user"));
     let one = |name: &str, labels: &[&str]| {
         snap.family(name)
             .unwrap()
