@@ -138,7 +138,10 @@ fn words(b: &[u8]) -> (u64, u64) {
     } else if n >= 4 {
         (u64::from(word4(&b[..4])), u64::from(word4(&b[n - 4..])))
     } else if n > 0 {
-        (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+        (
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+        )
     } else {
         (0, 0)
     }
@@ -162,8 +165,12 @@ fn fold(a: u64, b: u64) -> u64 {
 }
 
 // The digits of pi, as foldhash and wyhash use them: arbitrary, odd, well mixed.
-const P: [u64; 4] =
-    [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0, 0x082e_fa98_ec4e_6c89];
+const P: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
 
 /// Hashes label values with a per-family random seed: one folded multiply per value of up
 /// to 16 bytes (one per 16 bytes beyond), each value's length mixed in so that
@@ -184,7 +191,10 @@ pub(crate) fn hash_values<'a>(seed: u64, values: impl IntoIterator<Item = &'a st
                 acc = fold(acc ^ word8(&c[..8]) ^ P[2], word8(&c[8..]) ^ P[3]);
             }
             let tail = &b[n - 16..];
-            acc = fold(acc ^ word8(&tail[..8]) ^ P[0], word8(&tail[8..]) ^ (n as u64) ^ P[1]);
+            acc = fold(
+                acc ^ word8(&tail[..8]) ^ P[0],
+                word8(&tail[8..]) ^ (n as u64) ^ P[1],
+            );
         }
     }
     fold(acc ^ P[2], P[3])
@@ -223,7 +233,11 @@ mod tests {
     fn separators_keep_values_apart() {
         assert_ne!(hash_values(1, ["ab", "c"]), hash_values(1, ["a", "bc"]));
         assert_ne!(hash_values(1, ["", "a"]), hash_values(1, ["a", ""]));
-        assert_ne!(hash_values(1, ["a"]), hash_values(2, ["a"]), "the seed matters");
+        assert_ne!(
+            hash_values(1, ["a"]),
+            hash_values(2, ["a"]),
+            "the seed matters"
+        );
         assert!(!LabelValues::new(&["ab", "c"]).matches(&["a", "bc"]));
         assert!(LabelValues::new(&["a\0b", "é"]).matches(&["a\0b", "é"]));
         let long = "x".repeat(300);
@@ -238,7 +252,10 @@ mod tests {
             for i in 0..n {
                 b[i] = b'b';
                 let b_str = std::str::from_utf8(&b).unwrap();
-                assert!(!LabelValues::new(&[a.as_str()]).matches(&[b_str]), "{n} {i}");
+                assert!(
+                    !LabelValues::new(&[a.as_str()]).matches(&[b_str]),
+                    "{n} {i}"
+                );
                 assert_ne!(hash_values(1, [a.as_str()]), hash_values(1, [b_str]));
                 b[i] = b'a';
             }
