@@ -1,8 +1,8 @@
 //! The prism demo service: one metric of each kind, updated by a few worker threads,
 //! served over HTTP on 127.0.0.1:9898 (change it with `--listen ADDR`).
 //!
-//! Endpoints: `/` (an index) and `/snapshot` (the core read path as plain text). Each
-//! format adapter adds its own endpoint in `routes` below.
+//! Endpoints: `/` (an index), `/metrics` (Prometheus 0.0.4 or OpenMetrics, negotiated on
+//! `Accept`), `/debug/vars` (expvar JSON) and `/snapshot` (the core read path as plain text).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -142,7 +142,10 @@ fn parse_listen() -> Result<SocketAddr, String> {
 }
 
 async fn index() -> &'static str {
-    "prism demo\n\n/snapshot   the core read path, as text\n"
+    "prism demo\n\n\
+     /metrics      Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept header asks for it\n\
+     /debug/vars   expvar-compatible JSON\n\
+     /snapshot     the core read path, as text\n"
 }
 
 fn snapshot_text(registry: &Registry) -> String {
@@ -174,10 +177,15 @@ fn snapshot_text(registry: &Registry) -> String {
 }
 
 fn routes(registry: Registry) -> Router {
-    Router::new().route("/", get(index)).route(
-        "/snapshot",
-        get(move || async move { snapshot_text(&registry) }),
-    )
+    let vars = prism::json::Vars::new(&registry);
+    Router::new()
+        .route("/", get(index))
+        .merge(prism::prom::router(registry.clone()))
+        .merge(prism::json::router(vars))
+        .route(
+            "/snapshot",
+            get(move || async move { snapshot_text(&registry) }),
+        )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
