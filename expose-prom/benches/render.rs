@@ -1,1 +1,306 @@
-fn main() {}
+//! Render cost per series against the peers, and writer throughput during renders.
+//!
+//! Run with `cargo bench -p prism-prom`. Prints two tables:
+//!
+//! 1. One counter family, 1 label, N series (N = 1,000, 10,000, 100,000), rendered into a
+//!    reused buffer: ns per series for prism (0.0.4 and OpenMetrics), prometheus-client's
+//!    native `Family` (0.0.4 and OpenMetrics), the `prometheus` crate's `TextEncoder`
+//!    (`gather` + `encode`) and metrics-exporter-prometheus' `render_to_write`, with the
+//!    ratios the issue sets goals for.
+//! 2. Two threads incrementing the 10,000-series family: their throughput alone, beside a
+//!    third thread rendering in a loop, and beside a third thread that only spins. The
+//!    spinner is the control: on a machine with fewer than three free cores the renderer
+//!    takes CPU time from the writers whatever it does, and only the difference between
+//!    "render" and "spin" is the render's own interference.
+//!
+//! Each figure is the median of 11 samples, each sample at least 100 ms of repeated work.
+//! The results in README.md give the machine they ran on.
+
+#![allow(missing_docs)] // a bench binary
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use prism_core::{Counter, Family, Registry};
+use prism_prom::{Format, Renderer};
+use prometheus_client::encoding::EncodeLabelSet;
+
+const SAMPLES: usize = 11;
+const SAMPLE_TIME: Duration = Duration::from_millis(100);
+
+/// Median time of one call of `f`, in nanoseconds.
+fn time(mut f: impl FnMut()) -> f64 {
+    f(); // warm up: buffers grown, caches filled
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = Instant::now();
+        let mut iterations = 0u64;
+        while start.elapsed() < SAMPLE_TIME {
+            f();
+            iterations += 1;
+        }
+        samples.push(start.elapsed().as_nanos() as f64 / iterations as f64);
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[SAMPLES / 2]
+}
+
+fn label(i: usize) -> String {
+    format!("/api/v1/items/{i}")
+}
+
+fn prism_registry(n: usize) -> (Registry, Family<Counter>) {
+    let registry = Registry::builder().self_telemetry(false).build();
+    let family = Family::<Counter>::builder(["path"])
+        .cardinality_limit(n)
+        .build()
+        .unwrap();
+    let family = registry
+        .register("http_requests", "Requests by path.", family)
+        .unwrap();
+    for i in 0..n {
+        family.get(&[label(i)]).add(i as u64);
+    }
+    (registry, family)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PathLabel {
+    path: String,
+}
+
+fn prometheus_client_registry(n: usize) -> prometheus_client::registry::Registry {
+    use prometheus_client::metrics::{counter::Counter, family::Family};
+    let mut registry = prometheus_client::registry::Registry::default();
+    let family = Family::<PathLabel, Counter>::default();
+    registry.register("http_requests", "Requests by path", family.clone());
+    for i in 0..n {
+        family
+            .get_or_create(&PathLabel { path: label(i) })
+            .inc_by(i as u64);
+    }
+    registry
+}
+
+fn prometheus_registry(n: usize) -> prometheus::Registry {
+    let registry = prometheus::Registry::new();
+    let opts = prometheus::Opts::new("http_requests_total", "Requests by path.");
+    let vec = prometheus::IntCounterVec::new(opts, &["path"]).unwrap();
+    registry.register(Box::new(vec.clone())).unwrap();
+    for i in 0..n {
+        vec.with_label_values(&[label(i).as_str()]).inc_by(i as u64);
+    }
+    registry
+}
+
+fn metrics_handle(n: usize) -> metrics_exporter_prometheus::PrometheusHandle {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_counter!("http_requests_total", "Requests by path.");
+        for i in 0..n {
+            metrics::counter!("http_requests_total", "path" => label(i)).increment(i as u64);
+        }
+    });
+    handle
+}
+
+struct Row {
+    n: usize,
+    prism_text: f64,
+    prism_om: f64,
+    pc_text: f64,
+    pc_om: f64,
+    prometheus: f64,
+    metrics: f64,
+}
+
+fn render_costs(n: usize) -> Row {
+    let per_series = |total_ns: f64| total_ns / n as f64;
+
+    let (registry, _family) = prism_registry(n);
+    let mut renderer = Renderer::new(registry);
+    let mut out = String::new();
+    let prism_text = time(|| {
+        out.clear();
+        renderer.render_into(Format::Prometheus, &mut out);
+        black_box(&out);
+    });
+    let prism_om = time(|| {
+        out.clear();
+        renderer.render_into(Format::OpenMetrics, &mut out);
+        black_box(&out);
+    });
+
+    let pc = prometheus_client_registry(n);
+    let pc_text = time(|| {
+        out.clear();
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &pc).unwrap();
+        black_box(&out);
+    });
+    let pc_om = time(|| {
+        out.clear();
+        prometheus_client::encoding::text::encode(&mut out, &pc).unwrap();
+        black_box(&out);
+    });
+    drop(pc);
+
+    let prom = prometheus_registry(n);
+    let encoder = prometheus::TextEncoder::new();
+    let mut bytes = Vec::new();
+    let prometheus = time(|| {
+        bytes.clear();
+        prometheus::Encoder::encode(&encoder, &prom.gather(), &mut bytes).unwrap();
+        black_box(&bytes);
+    });
+    drop(prom);
+
+    let handle = metrics_handle(n);
+    let metrics = time(|| {
+        bytes.clear();
+        handle.render_to_write(&mut bytes).unwrap();
+        black_box(&bytes);
+    });
+
+    Row {
+        n,
+        prism_text: per_series(prism_text),
+        prism_om: per_series(prism_om),
+        pc_text: per_series(pc_text),
+        pc_om: per_series(pc_om),
+        prometheus: per_series(prometheus),
+        metrics: per_series(metrics),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Third {
+    None,
+    Render,
+    Spin,
+}
+
+/// Increments per second of two writer threads over the family, with `third` beside them.
+fn writer_throughput(registry: &Registry, family: &Family<Counter>, third: Third) -> f64 {
+    const RUN: Duration = Duration::from_millis(400);
+    let labels: Vec<[String; 1]> = (0..family.len()).map(|i| [label(i)]).collect();
+    let stop = AtomicBool::new(false);
+    let ops = AtomicU64::new(0);
+    let threads = if third == Third::None { 2 } else { 3 };
+    let start = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for w in 0..2usize {
+            let (labels, stop, ops, start) = (&labels, &stop, &ops, &start);
+            s.spawn(move || {
+                start.wait();
+                let mut done = 0u64;
+                let mut i = w * 7919;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..256 {
+                        i = (i + 1) % labels.len();
+                        family.with(&labels[i], Counter::inc);
+                    }
+                    done += 256;
+                }
+                ops.fetch_add(done, Ordering::Relaxed);
+            });
+        }
+        if third != Third::None {
+            let (stop, start) = (&stop, &start);
+            s.spawn(move || {
+                let mut renderer = Renderer::new(registry.clone());
+                let mut out = String::new();
+                start.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    match third {
+                        Third::Render => {
+                            out.clear();
+                            renderer.render_into(Format::Prometheus, &mut out);
+                            black_box(&out);
+                        }
+                        _ => {
+                            let spin = Instant::now();
+                            while spin.elapsed() < Duration::from_millis(1) {
+                                std::hint::spin_loop();
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        start.wait();
+        std::thread::sleep(RUN);
+        stop.store(true, Ordering::Relaxed);
+    });
+    ops.load(Ordering::Relaxed) as f64 / RUN.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a test run (`cargo test --benches`) passes nothing.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if quick {
+        &[1_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+
+    println!(
+        "cores available: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!("Render one counter family, 1 label, N series, into a reused buffer (ns per series)");
+    println!();
+    println!(
+        "| N | prism 0.0.4 | prism OpenMetrics | prometheus-client 0.0.4 | prometheus-client OpenMetrics | prometheus TextEncoder | metrics-exporter-prometheus | prism/pc 0.0.4 | prism/pc OM | prometheus/prism | metrics-exporter/prism |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let r = render_costs(n);
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {:.1}x | {:.1}x |",
+            r.n,
+            r.prism_text,
+            r.prism_om,
+            r.pc_text,
+            r.pc_om,
+            r.prometheus,
+            r.metrics,
+            r.prism_text / r.pc_text,
+            r.prism_om / r.pc_om,
+            r.prometheus / r.prism_text,
+            r.metrics / r.prism_text,
+        );
+    }
+
+    let n = if quick { 1_000 } else { 10_000 };
+    let (registry, family) = prism_registry(n);
+    let rounds = if quick { 1 } else { 5 };
+    let (mut alone, mut render, mut spin) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        alone.push(writer_throughput(&registry, &family, Third::None));
+        render.push(writer_throughput(&registry, &family, Third::Render));
+        spin.push(writer_throughput(&registry, &family, Third::Spin));
+    }
+    let (alone, render, spin) = (median(alone), median(render), median(spin));
+    println!();
+    println!("Two writers incrementing the {n}-series family (`Family::with`, all series), million increments/s");
+    println!();
+    println!("| writers alone | beside a render loop | beside a spinning thread (control) | render / alone | render / spin |");
+    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| {:.1} | {:.1} | {:.1} | {:.0}% | {:.0}% |",
+        alone / 1e6,
+        render / 1e6,
+        spin / 1e6,
+        100.0 * render / alone,
+        100.0 * render / spin,
+    );
+}

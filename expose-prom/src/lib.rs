@@ -91,9 +91,9 @@
 //!
 //! # Feature `axum`
 //!
-//! [`router`] serves `GET` and `HEAD /metrics` with content negotiation and gzip; see its
-//! docs. Without the feature no HTTP code is compiled; use [`render_into`] or a
-//! [`Renderer`] in a handler of your own.
+//! `router` (and `route`, to mount it at another path) serves `GET` and `HEAD /metrics` with
+//! content negotiation and gzip; see their docs. Without the feature no HTTP code is
+//! compiled; use [`render_into`] or a [`Renderer`] in a handler of your own.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -7,6 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "axum")]
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -246,16 +247,19 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// Request headers the server saw, newest last.
+#[cfg(feature = "axum")]
 pub type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// `prism_prom::router(registry)` served on a loopback port by a runtime of its own, which
 /// is shut down (and the port released) when this is dropped.
+#[cfg(feature = "axum")]
 pub struct Server {
     pub addr: SocketAddr,
     pub seen: Seen,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+#[cfg(feature = "axum")]
 impl Server {
     pub fn start(registry: Registry) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -292,6 +296,7 @@ impl Server {
     }
 }
 
+#[cfg(feature = "axum")]
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
