@@ -1,0 +1,331 @@
+//! The core read as an OTLP `ExportMetricsServiceRequest`: [`Encoder`].
+//!
+//! One pass of [`Registry::visit`]: each family becomes one `Metric` (help as description,
+//! unit as unit), each series one data point (labels as string attributes, the overflow
+//! series as `otel.metric.overflow=true`). The kind of the family picks the data type:
+//!
+//! | core kind | OTLP data | value |
+//! |---|---|---|
+//! | counter | `Sum`, monotonic, cumulative (or delta) | `as_int` (`u64` above `i64::MAX`: `as_double`), float counters `as_double` |
+//! | gauge | `Gauge` | `as_int`, float gauges `as_double` (NaN and infinities included) |
+//!
+//! Kinds core declares but does not produce yet (histogram, summary) are left out until
+//! core gives them values: each is one more arm in [`Shape::of`].
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum,
+};
+use prism_core::{Descriptor, Kind, Registry, Sample, Value, Visitor, OVERFLOW_ATTRIBUTE};
+use prost::Message;
+
+use crate::config::Temporality;
+use crate::delta::{DeltaState, Reading};
+use crate::resource::{string_attribute, Resource};
+
+/// The instrumentation scope name of every export.
+pub const SCOPE_NAME: &str = "prism";
+/// The instrumentation scope version: this crate's version.
+pub const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Turns reads of a registry into OTLP requests, keeping what delta temporality needs
+/// between them.
+///
+/// ```
+/// use prism_core::{Counter, Registry};
+/// use prism_otel::{Encoder, Resource};
+/// use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+///
+/// let registry = Registry::builder().self_telemetry(false).build();
+/// registry.register("jobs", "Jobs run.", Counter::new())?.add(3);
+///
+/// let mut encoder = Encoder::new(Resource::new("worker"));
+/// let request = encoder.encode(&registry);
+/// let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
+/// assert_eq!(metric.name, "jobs");
+/// let Some(Data::Sum(sum)) = &metric.data else { panic!("a counter is a Sum") };
+/// assert!(sum.is_monotonic);
+/// assert_eq!(sum.data_points[0].value, Some(Value::AsInt(3)));
+/// # Ok::<(), prism_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Encoder {
+    resource: Resource,
+    temporality: Temporality,
+    delta: DeltaState,
+    points: usize,
+}
+
+impl Encoder {
+    /// An encoder for cumulative temporality with this resource.
+    pub fn new(resource: Resource) -> Self {
+        Self {
+            resource,
+            temporality: Temporality::Cumulative,
+            delta: DeltaState::default(),
+            points: 0,
+        }
+    }
+
+    /// Sets the temporality of counters. Under [`Temporality::Delta`] call
+    /// [`commit`](Self::commit) once a request was delivered; until then each request
+    /// reports the change since the last delivered one.
+    pub fn with_temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = temporality;
+        self
+    }
+
+    /// The temporality of counters.
+    pub fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+
+    /// The resource every request carries.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// Reads the registry once into a request: one resource, one scope (`prism`), one
+    /// metric per family that has series.
+    pub fn encode(&mut self, registry: &Registry) -> ExportMetricsServiceRequest {
+        let time = now_unix_nanos();
+        self.delta.begin();
+        let mut build = Build {
+            delta: match self.temporality {
+                Temporality::Delta => Some(&mut self.delta),
+                Temporality::Cumulative => None,
+            },
+            time,
+            metrics: Vec::new(),
+            points: Vec::new(),
+            shape: Shape::Skip,
+            point_count: 0,
+        };
+        registry.visit(&mut build);
+        self.points = build.point_count;
+        let metrics = build.metrics;
+        self.delta.end();
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(self.resource.to_proto()),
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(InstrumentationScope {
+                        name: SCOPE_NAME.to_owned(),
+                        version: SCOPE_VERSION.to_owned(),
+                        attributes: Vec::new(),
+                        dropped_attributes_count: 0,
+                    }),
+                    metrics,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+
+    /// Reads the registry once into protobuf bytes (appended to `out`): the body of an
+    /// OTLP/HTTP `application/x-protobuf` request.
+    pub fn encode_protobuf(&mut self, registry: &Registry, out: &mut Vec<u8>) {
+        let request = self.encode(registry);
+        out.reserve(request.encoded_len());
+        // Encoding into a `Vec` only fails for want of capacity, reserved above.
+        let _ = request.encode(out);
+    }
+
+    /// Reads the registry once into OTLP JSON bytes: the body of an OTLP/HTTP
+    /// `application/json` request (see [`json`](crate::json) for the mapping).
+    pub fn encode_json(&mut self, registry: &Registry) -> Vec<u8> {
+        crate::json::to_vec(&self.encode(registry))
+    }
+
+    /// The request last encoded was delivered: under delta temporality its readings become
+    /// the baselines of the next deltas. Does nothing under cumulative temporality.
+    pub fn commit(&mut self) {
+        self.delta.commit();
+    }
+
+    /// Data points in the request last encoded.
+    pub fn last_point_count(&self) -> usize {
+        self.points
+    }
+
+    /// Series whose baselines delta temporality keeps: those of the latest read (0 under
+    /// cumulative temporality). Bounded by the registry's size, however many exports fail.
+    pub fn tracked_series(&self) -> usize {
+        self.delta.len()
+    }
+}
+
+/// Encodes one read of `registry` with cumulative temporality.
+pub fn encode(registry: &Registry, resource: &Resource) -> ExportMetricsServiceRequest {
+    Encoder::new(resource.clone()).encode(registry)
+}
+
+/// What OTLP data a family becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Sum,
+    Gauge,
+    /// A kind this encoder has no mapping for yet: left out.
+    Skip,
+}
+
+impl Shape {
+    fn of(kind: Kind) -> Shape {
+        match kind {
+            Kind::Counter => Shape::Sum,
+            Kind::Gauge => Shape::Gauge,
+            // Core declares these but no metric produces them yet; a mapping without
+            // values to test it against would be a guess.
+            Kind::Histogram | Kind::Summary => Shape::Skip,
+            _ => Shape::Skip,
+        }
+    }
+}
+
+struct Build<'a> {
+    delta: Option<&'a mut DeltaState>,
+    time: u64,
+    metrics: Vec<Metric>,
+    points: Vec<NumberDataPoint>,
+    shape: Shape,
+    point_count: usize,
+}
+
+impl Visitor for Build<'_> {
+    fn family(&mut self, family: &Descriptor) {
+        self.shape = Shape::of(family.kind());
+        self.points = Vec::new();
+    }
+
+    fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
+        if self.shape == Shape::Skip {
+            return;
+        }
+        let time = self.time;
+        let created = sample.created_unix_nanos();
+        let reading = match *sample.value() {
+            Value::Counter(v) => Reading::Int(v),
+            Value::CounterF64(v) => Reading::Float(v),
+            Value::Gauge(v) => {
+                self.push(family, sample, number_int(v), created);
+                return;
+            }
+            Value::GaugeF64(v) => {
+                self.push(family, sample, number_data_point::Value::AsDouble(v), created);
+                return;
+            }
+            // A value kind newer than this crate: left out until it learns it.
+            _ => return,
+        };
+        let (reading, start) = match (&mut self.delta, self.shape) {
+            (Some(delta), Shape::Sum) => {
+                delta.key_start(family.name());
+                if sample.is_overflow() {
+                    delta.key_overflow();
+                } else {
+                    for value in sample.label_values() {
+                        delta.key_push(value);
+                    }
+                }
+                delta.delta(created, reading, time)
+            }
+            _ => (reading, created),
+        };
+        let value = match reading {
+            Reading::Int(v) => match i64::try_from(v) {
+                Ok(v) => number_data_point::Value::AsInt(v),
+                // `as_int` is signed: past i64::MAX the count goes as a double, which
+                // keeps its magnitude where wrapping would make it negative.
+                Err(_) => number_data_point::Value::AsDouble(v as f64),
+            },
+            Reading::Float(v) => number_data_point::Value::AsDouble(v),
+        };
+        self.push(family, sample, value, start);
+    }
+
+    fn end_family(&mut self, family: &Descriptor) {
+        if self.points.is_empty() {
+            return;
+        }
+        let data_points = std::mem::take(&mut self.points);
+        self.point_count += data_points.len();
+        let data = match self.shape {
+            Shape::Sum => metric::Data::Sum(Sum {
+                data_points,
+                aggregation_temporality: match self.delta {
+                    Some(_) => AggregationTemporality::Delta,
+                    None => AggregationTemporality::Cumulative,
+                } as i32,
+                is_monotonic: true,
+            }),
+            Shape::Gauge => metric::Data::Gauge(Gauge { data_points }),
+            Shape::Skip => return,
+        };
+        self.metrics.push(Metric {
+            name: family.name().to_owned(),
+            description: family.help().to_owned(),
+            unit: family.unit().unwrap_or_default().to_owned(),
+            metadata: Vec::new(),
+            data: Some(data),
+        });
+    }
+}
+
+impl Build<'_> {
+    fn push(
+        &mut self,
+        family: &Descriptor,
+        sample: &Sample<'_>,
+        value: number_data_point::Value,
+        start: u64,
+    ) {
+        self.points.push(NumberDataPoint {
+            attributes: attributes(family, sample),
+            // A clock stepped back between a series' start and this read must not give a
+            // start after the end.
+            start_time_unix_nano: start.min(self.time),
+            time_unix_nano: self.time,
+            exemplars: Vec::new(),
+            flags: 0,
+            value: Some(value),
+        });
+    }
+}
+
+fn number_int(v: i64) -> number_data_point::Value {
+    number_data_point::Value::AsInt(v)
+}
+
+/// The attributes of one series: its labels, or the overflow marker alone.
+pub(crate) fn attributes(family: &Descriptor, sample: &Sample<'_>) -> Vec<KeyValue> {
+    if sample.is_overflow() {
+        return vec![overflow_attribute()];
+    }
+    family
+        .label_names()
+        .iter()
+        .zip(sample.label_values())
+        .map(|(name, value)| string_attribute(name, value))
+        .collect()
+}
+
+/// `otel.metric.overflow=true`, a boolean as the OpenTelemetry SDKs write it.
+pub(crate) fn overflow_attribute() -> KeyValue {
+    KeyValue {
+        key: OVERFLOW_ATTRIBUTE.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::BoolValue(true)),
+        }),
+        key_strindex: 0,
+    }
+}
+
+pub(crate) fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
