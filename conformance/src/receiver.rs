@@ -1,0 +1,170 @@
+//! A loopback OTLP/HTTP receiver for `live`: [`Receiver`] accepts `POST /v1/metrics` with a
+//! protobuf or JSON body and hands each push to the check.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+
+use crate::format::Format;
+use crate::live::{Push, PushSender};
+
+/// The path OTLP/HTTP exporters post metrics to.
+pub const OTLP_METRICS_PATH: &str = "/v1/metrics";
+
+/// An OTLP/HTTP receiver on its own thread; stopped when dropped.
+///
+/// ```
+/// use prism_conformance::live::Receiver;
+/// use std::time::{Duration, Instant};
+///
+/// let receiver = Receiver::start("127.0.0.1:0".parse().unwrap())?;
+/// let url = format!("http://{}/v1/metrics", receiver.local_addr());
+/// let before = Instant::now();
+/// # let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+/// # let response = agent.post(&url).header("Content-Type", "application/x-protobuf").send(&[][..]).unwrap();
+/// # assert_eq!(response.status(), 200);
+/// // ... the service pushes (here, an empty protobuf request) ...
+/// let push = receiver.next_after(before, Duration::from_secs(5))?;
+/// assert_eq!(push.format, prism_conformance::Format::OtlpProto);
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug)]
+pub struct Receiver {
+    addr: SocketAddr,
+    pushes: mpsc::Receiver<Push>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Receiver {
+    /// Listens on `addr` (port 0: any free port; see [`local_addr`](Self::local_addr)).
+    pub fn start(addr: SocketAddr) -> Result<Self, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("cannot receive OTLP on {addr}: {e}"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("OTLP receiver: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("OTLP receiver: {e}"))?;
+        let (tx, pushes) = mpsc::channel();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("OTLP receiver: {e}"))?;
+        let thread = std::thread::Builder::new()
+            .name("otlp-receiver".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let app = Router::new().route(
+                        OTLP_METRICS_PATH,
+                        post(move |headers: HeaderMap, body: Bytes| {
+                            receive(tx.clone(), headers, body)
+                        }),
+                    );
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop.await;
+                        })
+                        .await;
+                });
+            })
+            .map_err(|e| format!("OTLP receiver: {e}"))?;
+        Ok(Self {
+            addr,
+            pushes,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first push that arrived at or after `after`, waiting up to `timeout` for one.
+    pub fn next_after(&self, after: Instant, timeout: Duration) -> Result<Push, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.pushes.recv_timeout(left) {
+                Ok(push) if push.at >= after => return Ok(push),
+                Ok(_) => continue,
+                Err(_) => {
+                    return Err(format!(
+                        "no OTLP push reached http://{}{OTLP_METRICS_PATH} within {timeout:?} \
+                         (point the service's OTEL_EXPORTER_OTLP_METRICS_ENDPOINT there, \
+                         protocol http/protobuf or http/json, no compression)",
+                        self.addr
+                    ))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn receive(
+    tx: PushSender,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
+    let at = Instant::now();
+    let text = |h| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let encoding = text(header::CONTENT_ENCODING);
+    let content_type = text(header::CONTENT_TYPE);
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let refuse = |why: &str| {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            why.as_bytes().to_vec(),
+        )
+    };
+    if !(encoding.is_empty() || encoding == "identity") {
+        return refuse("prism-conformance receives uncompressed OTLP only");
+    }
+    let (format, reply_type, reply): (Format, &'static str, Vec<u8>) = match media.as_str() {
+        "application/x-protobuf" => (Format::OtlpProto, "application/x-protobuf", Vec::new()),
+        "application/json" => (Format::OtlpJson, "application/json", b"{}".to_vec()),
+        _ => return refuse("expected application/x-protobuf or application/json"),
+    };
+    let _ = tx.send(Push {
+        format,
+        body: body.to_vec(),
+        at,
+    });
+    (StatusCode::OK, [(header::CONTENT_TYPE, reply_type)], reply)
+}

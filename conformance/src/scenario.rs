@@ -1,0 +1,523 @@
+//! Scenario files: a registry described in JSON ([`Scenario`]): the families to register,
+//! their labels, and the [`Step`]s to apply. The format is documented in the crate's
+//! README, section "Scenario files".
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use prism_core::{
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Max, Metadata,
+    Metric, Min, Overflow, Registry,
+};
+use serde::Deserialize;
+
+use crate::report::{check_named, Report};
+
+/// A scenario: what to register and what to do to it.
+///
+/// ```
+/// use prism_conformance::Scenario;
+/// let scenario = Scenario::from_json(r#"{
+///     "name": "two_requests",
+///     "families": [{"name": "requests", "help": "Requests.", "type": "counter", "labels": ["method"]}],
+///     "steps": [{"op": "add", "family": "requests", "labels": ["GET"], "value": 2}]
+/// }"#)?;
+/// let report = scenario.check()?;
+/// assert!(report.is_ok(), "{report}");
+/// # Ok::<(), prism_conformance::ScenarioError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The name every report line carries.
+    pub name: String,
+    /// What the scenario covers, for people.
+    #[serde(default)]
+    pub description: String,
+    /// Whether the registry reports on itself (`prism_*` families). Default `false`.
+    #[serde(default)]
+    pub self_telemetry: bool,
+    /// The families to register, in order.
+    #[serde(default)]
+    pub families: Vec<FamilySpec>,
+    /// The updates to apply, in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+/// One family to register.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilySpec {
+    /// The core name.
+    pub name: String,
+    /// The help text.
+    #[serde(default)]
+    pub help: String,
+    /// The unit; the name must end in `_<unit>`.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The metric type: `counter`, `float_counter`, `gauge`, `float_gauge`, `max`, `min`,
+    /// `capped`, `counter_fn`, `gauge_fn`.
+    #[serde(rename = "type")]
+    pub metric: MetricType,
+    /// Label names: present (even empty) for a [`Family`], absent for a metric on its own.
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// The family's cardinality limit (default core's, 2000).
+    #[serde(default)]
+    pub cardinality_limit: Option<usize>,
+    /// `series` (default) or `drop`.
+    #[serde(default)]
+    pub overflow: Option<OverflowSpec>,
+    /// The cap of a `capped` metric.
+    #[serde(default)]
+    pub cap: Option<u64>,
+    /// The constant a `counter_fn` or `gauge_fn` returns.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// The metric types a scenario can register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is the core type of the same name
+pub enum MetricType {
+    Counter,
+    FloatCounter,
+    Gauge,
+    FloatGauge,
+    Max,
+    Min,
+    Capped,
+    CounterFn,
+    GaugeFn,
+}
+
+/// A family's overflow policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverflowSpec {
+    /// [`Overflow::Series`].
+    Series,
+    /// [`Overflow::Drop`].
+    Drop,
+}
+
+/// One update.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// What to do.
+    pub op: Op,
+    /// To which family.
+    pub family: String,
+    /// The series' label values (for a family); `{i}` in a value is replaced by the
+    /// repetition's index when `repeat` is given.
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// The operand: a number, or `"NaN"`, `"+Inf"`, `"-Inf"` for floats.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// Run the step this many times, `i` from 0 (a cardinality bomb).
+    #[serde(default)]
+    pub repeat: Option<u32>,
+}
+
+/// The operations of a [`Step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// `inc` (counters, gauges).
+    Inc,
+    /// `dec` (gauges).
+    Dec,
+    /// `add(value)` (counters, gauges).
+    Add,
+    /// `sub(value)` (gauges).
+    Sub,
+    /// `set(value)` (gauges).
+    Set,
+    /// `observe(value)` (`max`, `min`).
+    Observe,
+    /// `reset()` (`max`, `min`).
+    Reset,
+    /// `try_inc()` (`capped`).
+    TryInc,
+    /// `try_add(value)` (`capped`).
+    TryAdd,
+    /// Removes the series with `labels` from a family.
+    Remove,
+    /// Removes every series of a family.
+    Clear,
+    /// Unregisters the family.
+    Unregister,
+}
+
+/// Why a scenario could not be read or applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The scenario's name, when known.
+    pub scenario: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scenario {:?}: {}", self.scenario, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A metric on its own or a family of it.
+enum Slot<M: Metric> {
+    Single(M),
+    Family(Family<M>),
+}
+
+impl<M: Metric> Slot<M> {
+    fn with(&self, labels: Option<&[String]>, f: impl FnOnce(&M)) -> Result<(), String> {
+        match (self, labels) {
+            (Slot::Single(m), None) => f(m),
+            (Slot::Family(family), Some(values)) => family.with(values, f),
+            (Slot::Single(_), Some(_)) => return Err("labels given for a metric without".into()),
+            (Slot::Family(_), None) => return Err("a family's step needs `labels`".into()),
+        }
+        Ok(())
+    }
+
+    fn family(&self) -> Result<&Family<M>, String> {
+        match self {
+            Slot::Family(f) => Ok(f),
+            Slot::Single(_) => Err("not a family".into()),
+        }
+    }
+}
+
+enum Handle {
+    Counter(Slot<Counter>),
+    FloatCounter(Slot<FloatCounter>),
+    Gauge(Slot<Gauge>),
+    FloatGauge(Slot<FloatGauge>),
+    Max(Slot<Max>),
+    Min(Slot<Min>),
+    Capped(Slot<Capped>),
+    Fn,
+}
+
+fn u64_of(v: Option<&serde_json::Value>) -> Result<u64, String> {
+    v.and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| format!("`value` must be an integer from 0 to 2^64-1, is {v:?}"))
+}
+
+fn i64_of(v: Option<&serde_json::Value>) -> Result<i64, String> {
+    v.and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| format!("`value` must be an integer from -2^63 to 2^63-1, is {v:?}"))
+}
+
+fn f64_of(v: Option<&serde_json::Value>) -> Result<f64, String> {
+    match v {
+        Some(serde_json::Value::String(s)) => match s.as_str() {
+            "NaN" => Ok(f64::NAN),
+            "+Inf" | "Inf" => Ok(f64::INFINITY),
+            "-Inf" => Ok(f64::NEG_INFINITY),
+            other => Err(format!("`value` {other:?} is not NaN, +Inf or -Inf")),
+        },
+        Some(v) => v
+            .as_f64()
+            .ok_or_else(|| format!("`value` must be a number, is {v}")),
+        None => Err("`value` is missing".into()),
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario from its JSON text.
+    pub fn from_json(text: &str) -> Result<Self, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError {
+            scenario: String::new(),
+            message: format!("not a scenario: {e}"),
+        })
+    }
+
+    fn err(&self, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            scenario: self.name.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// Builds the registry: registers the families and applies the steps.
+    pub fn apply(&self) -> Result<Registry, ScenarioError> {
+        let registry = Registry::builder()
+            .self_telemetry(self.self_telemetry)
+            .build();
+        let mut handles = BTreeMap::new();
+        for spec in &self.families {
+            let handle = self
+                .register(&registry, spec)
+                .map_err(|m| self.err(format!("family {:?}: {m}", spec.name)))?;
+            handles.insert(spec.name.clone(), handle);
+        }
+        for (n, step) in self.steps.iter().enumerate() {
+            let handle = handles
+                .get(&step.family)
+                .ok_or_else(|| self.err(format!("step {n}: no family {:?}", step.family)))?;
+            let times = step.repeat.unwrap_or(1);
+            for i in 0..times {
+                let labels = step.labels.as_ref().map(|values| {
+                    if step.repeat.is_some() {
+                        values
+                            .iter()
+                            .map(|v| v.replace("{i}", &i.to_string()))
+                            .collect()
+                    } else {
+                        values.clone()
+                    }
+                });
+                apply_step(&registry, handle, step, labels.as_deref()).map_err(|m| {
+                    self.err(format!("step {n} ({:?} {:?}): {m}", step.op, step.family))
+                })?;
+            }
+        }
+        Ok(registry)
+    }
+
+    /// Applies the scenario and checks every format.
+    pub fn check(&self) -> Result<Report, ScenarioError> {
+        Ok(check_named(&self.name, &self.apply()?))
+    }
+
+    fn register(&self, registry: &Registry, spec: &FamilySpec) -> Result<Handle, String> {
+        let meta = || {
+            let m = Metadata::new(spec.name.clone(), spec.help.clone());
+            match &spec.unit {
+                Some(unit) => m.unit(unit.clone()),
+                None => m,
+            }
+        };
+        fn slot<M: Metric>(
+            registry: &Registry,
+            spec: &FamilySpec,
+            meta: Metadata,
+            make: impl Fn() -> M + Send + Sync + 'static,
+        ) -> Result<Slot<M>, String> {
+            let Some(labels) = &spec.labels else {
+                if spec.cardinality_limit.is_some() || spec.overflow.is_some() {
+                    return Err("`cardinality_limit` and `overflow` need `labels`".into());
+                }
+                return registry
+                    .register_with(meta, make())
+                    .map(Slot::Single)
+                    .map_err(|e| e.to_string());
+            };
+            let mut builder = Family::<M>::builder(labels.iter().cloned());
+            if let Some(limit) = spec.cardinality_limit {
+                builder = builder.cardinality_limit(limit);
+            }
+            if let Some(overflow) = spec.overflow {
+                builder = builder.overflow(match overflow {
+                    OverflowSpec::Series => Overflow::Series,
+                    OverflowSpec::Drop => Overflow::Drop,
+                });
+            }
+            let family = builder.build_with(make).map_err(|e| e.to_string())?;
+            registry
+                .register_with(meta, family)
+                .map(Slot::Family)
+                .map_err(|e| e.to_string())
+        }
+        if spec.cap.is_some() != (spec.metric == MetricType::Capped) {
+            return Err("`cap` is for `capped`, and `capped` needs it".into());
+        }
+        let is_fn = matches!(spec.metric, MetricType::CounterFn | MetricType::GaugeFn);
+        if spec.value.is_some() != is_fn {
+            return Err("`value` is for `counter_fn` and `gauge_fn`, and they need it".into());
+        }
+        Ok(match spec.metric {
+            MetricType::Counter => Handle::Counter(slot(registry, spec, meta(), Counter::new)?),
+            MetricType::FloatCounter => {
+                Handle::FloatCounter(slot(registry, spec, meta(), FloatCounter::new)?)
+            }
+            MetricType::Gauge => Handle::Gauge(slot(registry, spec, meta(), Gauge::new)?),
+            MetricType::FloatGauge => {
+                Handle::FloatGauge(slot(registry, spec, meta(), FloatGauge::new)?)
+            }
+            MetricType::Max => Handle::Max(slot(registry, spec, meta(), Max::new)?),
+            MetricType::Min => Handle::Min(slot(registry, spec, meta(), Min::new)?),
+            MetricType::Capped => {
+                let cap = spec.cap.unwrap_or_default();
+                Handle::Capped(slot(registry, spec, meta(), move || Capped::new(cap))?)
+            }
+            MetricType::CounterFn | MetricType::GaugeFn => {
+                if spec.labels.is_some() {
+                    return Err("functions are registered on their own, without labels".into());
+                }
+                let value = spec.value.as_ref();
+                let result = match (spec.metric, value.and_then(serde_json::Value::as_u64)) {
+                    (MetricType::CounterFn, Some(v)) => registry
+                        .register_with(meta(), CounterFn::new(move || v))
+                        .map(drop),
+                    (MetricType::CounterFn, None) => {
+                        let v = f64_of(value)?;
+                        registry
+                            .register_with(meta(), CounterFn::new(move || v))
+                            .map(drop)
+                    }
+                    _ => match value.and_then(serde_json::Value::as_i64) {
+                        Some(v) => registry
+                            .register_with(meta(), GaugeFn::new(move || v))
+                            .map(drop),
+                        None => {
+                            let v = f64_of(value)?;
+                            registry
+                                .register_with(meta(), GaugeFn::new(move || v))
+                                .map(drop)
+                        }
+                    },
+                };
+                result.map_err(|e| e.to_string())?;
+                Handle::Fn
+            }
+        })
+    }
+}
+
+fn apply_step(
+    registry: &Registry,
+    handle: &Handle,
+    step: &Step,
+    labels: Option<&[String]>,
+) -> Result<(), String> {
+    let v = step.value.as_ref();
+    let bad = || Err(format!("{:?} does not apply to this metric type", step.op));
+    macro_rules! family_ops {
+        ($slot:expr) => {
+            match step.op {
+                Op::Remove => {
+                    let values = labels.ok_or("`remove` needs `labels`")?;
+                    $slot.family()?.remove(values);
+                    return Ok(());
+                }
+                Op::Clear => {
+                    $slot.family()?.clear();
+                    return Ok(());
+                }
+                _ => {}
+            }
+        };
+    }
+    if step.op == Op::Unregister {
+        if !registry.unregister(&step.family) {
+            return Err("not registered".into());
+        }
+        return Ok(());
+    }
+    match handle {
+        Handle::Counter(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Add => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::FloatCounter(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Add => {
+                    let n = f64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::Gauge(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Dec => slot.with(labels, |m| m.dec()),
+                Op::Add => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                Op::Sub => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.sub(n))
+                }
+                Op::Set => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.set(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::FloatGauge(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Dec => slot.with(labels, |m| m.dec()),
+                Op::Add => {
+                    let n = f64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                Op::Sub => {
+                    let n = f64_of(v)?;
+                    slot.with(labels, |m| m.sub(n))
+                }
+                Op::Set => {
+                    let n = f64_of(v)?;
+                    slot.with(labels, |m| m.set(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::Max(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Observe => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.observe(n))
+                }
+                Op::Reset => slot.with(labels, |m| {
+                    let _ = m.reset();
+                }),
+                _ => bad(),
+            }
+        }
+        Handle::Min(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Observe => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.observe(n))
+                }
+                Op::Reset => slot.with(labels, |m| {
+                    let _ = m.reset();
+                }),
+                _ => bad(),
+            }
+        }
+        Handle::Capped(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::TryInc => slot.with(labels, |m| {
+                    let _ = m.try_inc();
+                }),
+                Op::TryAdd => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| {
+                        let _ = m.try_add(n);
+                    })
+                }
+                _ => bad(),
+            }
+        }
+        Handle::Fn => bad(),
+    }
+}
