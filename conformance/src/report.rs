@@ -133,7 +133,7 @@ impl Report {
         }
         for c in &self.columns {
             match &c.outcome {
-                Outcome::Agrees { .. } => {}
+                Outcome::Agrees { .. } | Outcome::Unavailable(_) => {}
                 Outcome::Differs(ms) => out.extend(
                     ms.iter()
                         .map(|m| format!("{}: {}: {m}", self.name, c.format)),
