@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod bridge;
 mod config;
 mod delta;
 mod encode;
@@ -14,6 +15,7 @@ mod retry;
 mod telemetry;
 mod transport;
 
+pub use bridge::Bridge;
 pub use config::{Compression, ConfigError, Protocol, Temporality};
 pub use encode::{encode, Encoder, SCOPE_NAME, SCOPE_VERSION};
 pub use exporter::{Exporter, ExporterError, ExporterHandle};
