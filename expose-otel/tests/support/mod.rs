@@ -183,7 +183,12 @@ pub async fn grpc_receiver() -> (SocketAddr, Receiver) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let receiver = Receiver::default();
-    let service = MetricsServiceServer::new(GrpcService(receiver.clone()))
+    serve_grpc(listener, receiver.clone());
+    (addr, receiver)
+}
+
+pub fn serve_grpc(listener: tokio::net::TcpListener, receiver: Receiver) {
+    let service = MetricsServiceServer::new(GrpcService(receiver))
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
@@ -191,7 +196,6 @@ pub async fn grpc_receiver() -> (SocketAddr, Receiver) {
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
             .await;
     });
-    (addr, receiver)
 }
 
 struct GrpcService(Receiver);
