@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::format::{Carries, Format};
-use crate::model::{Family, Kind, Labels, Point, Samples};
+use crate::model::{Family, Kind, Labels, Number, Point, Samples};
 
 /// Where a set of samples came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,7 +203,13 @@ fn families(
             }
             continue;
         };
-        if !points_agree(&ls.point, &rs.point, kind, rules.moving) {
+        if !points_agree(
+            &ls.point,
+            &rs.point,
+            kind,
+            rules.moving,
+            carries.big_integers,
+        ) {
             push(
                 Field::Value,
                 Some(labels),
@@ -235,7 +241,23 @@ fn families(
     }
 }
 
-fn points_agree(l: &Point, r: &Point, kind: Option<Kind>, moving: bool) -> bool {
+/// An integer beyond `i64` as a format without such integers must write it: the nearest
+/// `f64`.
+fn nearest_double(p: &Point) -> Option<Point> {
+    match *p {
+        Point::Number(Number::Int(v)) if v > i128::from(i64::MAX) => {
+            Some(Point::Number(Number::Float(v as f64)))
+        }
+        _ => None,
+    }
+}
+
+fn points_agree(l: &Point, r: &Point, kind: Option<Kind>, moving: bool, big: bool) -> bool {
+    if !big && (nearest_double(l).is_some() || nearest_double(r).is_some()) {
+        let l = nearest_double(l).unwrap_or_else(|| l.clone());
+        let r = nearest_double(r).unwrap_or_else(|| r.clone());
+        return points_agree(&l, &r, kind, moving, true);
+    }
     if !moving {
         return l == r;
     }

@@ -35,6 +35,9 @@ pub struct Carries {
     pub unit: bool,
     /// The start time of counters, histograms and summaries.
     pub created: bool,
+    /// Integers above `i64::MAX` exactly. OTLP's `as_int` is an `i64`: a `u64` counter above
+    /// it can only be an `as_double`, and is then compared with the nearest `f64`.
+    pub big_integers: bool,
 }
 
 impl Carries {
@@ -44,6 +47,7 @@ impl Carries {
         help: true,
         unit: true,
         created: true,
+        big_integers: true,
     };
 
     /// What both carry.
@@ -53,6 +57,7 @@ impl Carries {
             help: self.help && other.help,
             unit: self.unit && other.unit,
             created: self.created && other.created,
+            big_integers: self.big_integers && other.big_integers,
         }
     }
 }
@@ -87,40 +92,49 @@ impl Format {
                 help: false,
                 unit: false,
                 created: false,
+                big_integers: true,
             },
             Format::Prometheus => Carries {
                 kind: true,
                 help: true,
                 unit: false,
                 created: false,
+                big_integers: true,
             },
-            Format::OpenMetrics | Format::OtlpJson | Format::OtlpProto => Carries::ALL,
+            Format::OpenMetrics => Carries::ALL,
+            Format::OtlpJson | Format::OtlpProto => Carries {
+                big_integers: false,
+                ..Carries::ALL
+            },
         }
     }
 
-    /// Renders `registry` in this format with prism's adapter, or says why it cannot.
+    /// Renders `registry` in this format with prism's adapter (OTLP: cumulative, the
+    /// resource `service.name=prism-conformance`).
     ///
     /// ```
     /// use prism_conformance::Format;
     /// let registry = prism_core::Registry::builder().self_telemetry(false).build();
     /// registry.register("up", "Up.", prism_core::Gauge::new())?.set(1);
-    /// let text = Format::Prometheus.render(&registry).unwrap();
+    /// let text = Format::Prometheus.render(&registry);
     /// assert_eq!(text, b"# HELP up Up.\n# TYPE up gauge\nup 1\n");
     /// # Ok::<(), prism_core::Error>(())
     /// ```
-    pub fn render(self, registry: &Registry) -> Result<Vec<u8>, Unavailable> {
+    pub fn render(self, registry: &Registry) -> Vec<u8> {
         match self {
-            Format::Json => Ok(prism_json::render_to_string(registry).into_bytes()),
+            Format::Json => prism_json::render_to_string(registry).into_bytes(),
             Format::Prometheus => {
-                Ok(prism_prom::render(registry, prism_prom::Format::Prometheus).into_bytes())
+                prism_prom::render(registry, prism_prom::Format::Prometheus).into_bytes()
             }
             Format::OpenMetrics => {
-                Ok(prism_prom::render(registry, prism_prom::Format::OpenMetrics).into_bytes())
+                prism_prom::render(registry, prism_prom::Format::OpenMetrics).into_bytes()
             }
-            Format::OtlpJson | Format::OtlpProto => Err(Unavailable {
-                format: self,
-                reason: "prism-otel has no encoder yet (issue: expose-otel)",
-            }),
+            Format::OtlpJson => otlp_encoder().encode_json(registry),
+            Format::OtlpProto => {
+                let mut out = Vec::new();
+                otlp_encoder().encode_protobuf(registry, &mut out);
+                out
+            }
         }
     }
 
@@ -141,6 +155,11 @@ impl Format {
     }
 }
 
+/// prism-otel's encoder as a push exporter configures it by default: cumulative.
+fn otlp_encoder() -> prism_otel::Encoder {
+    prism_otel::Encoder::new(prism_otel::Resource::new("prism-conformance"))
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -159,20 +178,3 @@ impl FromStr for Format {
             })
     }
 }
-
-/// A format this build cannot render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unavailable {
-    /// The format.
-    pub format: Format,
-    /// Why.
-    pub reason: &'static str,
-}
-
-impl fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.format, self.reason)
-    }
-}
-
-impl std::error::Error for Unavailable {}

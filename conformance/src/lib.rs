@@ -70,7 +70,7 @@ mod scenario;
 
 pub use compare::{compare, Field, Mismatch, Rules, Source};
 pub use expected::{expected, Unsupported};
-pub use format::{Carries, Format, Unavailable};
+pub use format::{Carries, Format};
 pub use model::{Bucket, Family, Kind, Labels, Number, Point, Samples, Series};
 pub use read::text;
 pub use report::{assert_conformant, check, check_named, Column, Outcome, Report};

@@ -7,7 +7,7 @@ use prism_core::Registry;
 
 use crate::compare::{compare, Mismatch, Rules, Source};
 use crate::expected::{expected, Unsupported};
-use crate::format::{Format, Unavailable};
+use crate::format::Format;
 use crate::read::{ReadError, Schema, Unknown};
 
 /// How one format fared.
@@ -22,24 +22,20 @@ pub enum Outcome {
     Differs(Vec<Mismatch>),
     /// The bytes could not be read back: prism wrote something its format forbids.
     Unreadable(ReadError),
-    /// This build cannot render the format (its adapter is missing).
-    Unavailable(Unavailable),
 }
 
 impl Outcome {
-    /// Whether the format failed (differs or is unreadable). An unavailable format has
-    /// not failed; [`Report::complete`] says whether every format ran.
+    /// Whether the format failed (differs or is unreadable).
     pub fn failed(&self) -> bool {
         matches!(self, Outcome::Differs(_) | Outcome::Unreadable(_))
     }
 
-    /// The short cell of a report row: `ok`, `FAIL`, `UNREADABLE`, `n/a`.
+    /// The short cell of a report row: `ok`, `FAIL(n)`, `UNREADABLE`.
     pub fn cell(&self) -> String {
         match self {
             Outcome::Agrees { .. } => "ok".to_owned(),
             Outcome::Differs(m) => format!("FAIL({})", m.len()),
             Outcome::Unreadable(_) => "UNREADABLE".to_owned(),
-            Outcome::Unavailable(_) => "n/a".to_owned(),
         }
     }
 }
@@ -70,28 +66,9 @@ impl Report {
         self.unsupported.is_none() && !self.columns.iter().any(|c| c.outcome.failed())
     }
 
-    /// Whether every format was rendered (none [`Outcome::Unavailable`]).
-    pub fn complete(&self) -> bool {
-        !self
-            .columns
-            .iter()
-            .any(|c| matches!(c.outcome, Outcome::Unavailable(_)))
-    }
-
     /// The column of one format.
     pub fn column(&self, format: Format) -> Option<&Column> {
         self.columns.iter().find(|c| c.format == format)
-    }
-
-    /// The formats this build could not render, and why.
-    pub fn unavailable(&self) -> Vec<Unavailable> {
-        self.columns
-            .iter()
-            .filter_map(|c| match c.outcome {
-                Outcome::Unavailable(u) => Some(u),
-                _ => None,
-            })
-            .collect()
     }
 
     /// Every mismatch, with its format.
@@ -133,7 +110,7 @@ impl Report {
         }
         for c in &self.columns {
             match &c.outcome {
-                Outcome::Agrees { .. } | Outcome::Unavailable(_) => {}
+                Outcome::Agrees { .. } => {}
                 Outcome::Differs(ms) => out.extend(
                     ms.iter()
                         .map(|m| format!("{}: {}: {m}", self.name, c.format)),
@@ -155,9 +132,6 @@ impl fmt::Display for Report {
         writeln!(f, "{}", self.row(width))?;
         for line in self.details() {
             writeln!(f, "  {line}")?;
-        }
-        for u in self.unavailable() {
-            writeln!(f, "  not checked: {u}")?;
         }
         Ok(())
     }
@@ -204,25 +178,23 @@ pub fn check_named(name: &str, registry: &Registry) -> Report {
     let columns = Format::ALL
         .into_iter()
         .map(|format| {
-            let outcome = match format.render(registry) {
-                Err(u) => Outcome::Unavailable(u),
-                Ok(bytes) => match format.read(&bytes, &schema, Unknown::Error) {
-                    Err(e) => Outcome::Unreadable(e),
-                    Ok(samples) => {
-                        let diffs = compare(
-                            (&reference, Source::Core),
-                            (&samples, Source::Format(format)),
-                            Rules::default(),
-                        );
-                        if diffs.is_empty() {
-                            Outcome::Agrees {
-                                series: samples.series_count(),
-                            }
-                        } else {
-                            Outcome::Differs(diffs)
+            let bytes = format.render(registry);
+            let outcome = match format.read(&bytes, &schema, Unknown::Error) {
+                Err(e) => Outcome::Unreadable(e),
+                Ok(samples) => {
+                    let diffs = compare(
+                        (&reference, Source::Core),
+                        (&samples, Source::Format(format)),
+                        Rules::default(),
+                    );
+                    if diffs.is_empty() {
+                        Outcome::Agrees {
+                            series: samples.series_count(),
                         }
+                    } else {
+                        Outcome::Differs(diffs)
                     }
-                },
+                }
             };
             Column { format, outcome }
         })

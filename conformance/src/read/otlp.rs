@@ -60,9 +60,150 @@ pub fn read_otlp_proto(bytes: &[u8]) -> Result<Samples, ReadError> {
 /// # Ok::<(), prism_conformance::read::ReadError>(())
 /// ```
 pub fn read_otlp_json(bytes: &[u8]) -> Result<Samples, ReadError> {
-    let request: ExportMetricsServiceRequest = serde_json::from_slice(bytes)
-        .map_err(|e| ReadError::new("otlp-json", format!("not an OTLP JSON request: {e}")))?;
+    let err = |e: serde_json::Error| {
+        ReadError::new("otlp-json", format!("not an OTLP JSON request: {e}"))
+    };
+    let mut json: serde_json::Value = serde_json::from_slice(bytes).map_err(err)?;
+    // The protobuf JSON mapping writes a double as a number, or as a string: "NaN",
+    // "Infinity", "-Infinity" (or a number in quotes). opentelemetry-proto's serde reads
+    // numbers only, so strings are taken out here and put back after decoding.
+    let strings = take_string_doubles(&mut json).map_err(|m| ReadError::new("otlp-json", m))?;
+    let mut request: ExportMetricsServiceRequest = serde_json::from_value(json).map_err(err)?;
+    put_back_doubles(&mut request, &strings).map_err(|m| ReadError::new("otlp-json", m))?;
     read_otlp_request(&request).map_err(|m| ReadError::new("otlp-json", m))
+}
+
+/// A double field of a data point: `(resource, scope, metric, point)` and which field.
+type DoubleAt = ((usize, usize, usize, usize), DoubleField);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DoubleField {
+    AsDouble,
+    Sum,
+    Min,
+    Max,
+    Bound(usize),
+    QuantileValue(usize),
+    Quantile(usize),
+}
+
+fn arr(v: Option<&mut serde_json::Value>) -> Vec<&mut serde_json::Value> {
+    match v {
+        Some(serde_json::Value::Array(items)) => items.iter_mut().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn string_double(v: &mut serde_json::Value) -> Result<Option<f64>, String> {
+    let serde_json::Value::String(s) = v else {
+        return Ok(None);
+    };
+    let d = match s.as_str() {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        "-Infinity" => f64::NEG_INFINITY,
+        other => other
+            .parse::<f64>()
+            .ok()
+            .filter(|d| d.is_finite())
+            .ok_or_else(|| format!("{other:?} is not a double"))?,
+    };
+    *v = serde_json::Value::from(0.0);
+    Ok(Some(d))
+}
+
+fn take_string_doubles(json: &mut serde_json::Value) -> Result<Vec<(DoubleAt, f64)>, String> {
+    let mut out = Vec::new();
+    for (r, rm) in arr(json.get_mut("resourceMetrics")).into_iter().enumerate() {
+        for (s, sm) in arr(rm.get_mut("scopeMetrics")).into_iter().enumerate() {
+            for (m, metric) in arr(sm.get_mut("metrics")).into_iter().enumerate() {
+                for data in ["gauge", "sum", "histogram", "summary"] {
+                    let Some(d) = metric.get_mut(data) else {
+                        continue;
+                    };
+                    for (p, point) in arr(d.get_mut("dataPoints")).into_iter().enumerate() {
+                        let at = (r, s, m, p);
+                        for (key, field) in [
+                            ("asDouble", DoubleField::AsDouble),
+                            ("sum", DoubleField::Sum),
+                            ("min", DoubleField::Min),
+                            ("max", DoubleField::Max),
+                        ] {
+                            if let Some(v) = point.get_mut(key) {
+                                if let Some(d) = string_double(v)? {
+                                    out.push(((at, field), d));
+                                }
+                            }
+                        }
+                        for (b, v) in arr(point.get_mut("explicitBounds")).into_iter().enumerate() {
+                            if let Some(d) = string_double(v)? {
+                                out.push(((at, DoubleField::Bound(b)), d));
+                            }
+                        }
+                        for (q, qv) in arr(point.get_mut("quantileValues")).into_iter().enumerate()
+                        {
+                            for (key, field) in [
+                                ("value", DoubleField::QuantileValue(q)),
+                                ("quantile", DoubleField::Quantile(q)),
+                            ] {
+                                if let Some(v) = qv.get_mut(key) {
+                                    if let Some(d) = string_double(v)? {
+                                        out.push(((at, field), d));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn put_back_doubles(
+    request: &mut ExportMetricsServiceRequest,
+    strings: &[(DoubleAt, f64)],
+) -> Result<(), String> {
+    for &(((r, s, m, p), field), d) in strings {
+        let metric = request
+            .resource_metrics
+            .get_mut(r)
+            .and_then(|rm| rm.scope_metrics.get_mut(s))
+            .and_then(|sm| sm.metrics.get_mut(m))
+            .ok_or("a double outside any metric")?;
+        let slot: Option<&mut f64> = match (&mut metric.data, field) {
+            (Some(Data::Gauge(g)), DoubleField::AsDouble) => number_slot(g.data_points.get_mut(p)),
+            (Some(Data::Sum(x)), DoubleField::AsDouble) => number_slot(x.data_points.get_mut(p)),
+            (Some(Data::Histogram(h)), f) => h.data_points.get_mut(p).and_then(|dp| match f {
+                DoubleField::Sum => dp.sum.as_mut(),
+                DoubleField::Min => dp.min.as_mut(),
+                DoubleField::Max => dp.max.as_mut(),
+                DoubleField::Bound(b) => dp.explicit_bounds.get_mut(b),
+                _ => None,
+            }),
+            (Some(Data::Summary(x)), f) => x.data_points.get_mut(p).and_then(|dp| match f {
+                DoubleField::Sum => Some(&mut dp.sum),
+                DoubleField::QuantileValue(q) => {
+                    dp.quantile_values.get_mut(q).map(|v| &mut v.value)
+                }
+                DoubleField::Quantile(q) => dp.quantile_values.get_mut(q).map(|v| &mut v.quantile),
+                _ => None,
+            }),
+            _ => None,
+        };
+        *slot
+            .ok_or_else(|| format!("a string double in a field that is no double ({field:?})"))? =
+            d;
+    }
+    Ok(())
+}
+
+fn number_slot(point: Option<&mut NumberDataPoint>) -> Option<&mut f64> {
+    match point?.value.as_mut()? {
+        number_data_point::Value::AsDouble(d) => Some(d),
+        number_data_point::Value::AsInt(_) => None,
+    }
 }
 
 /// Maps a decoded request to samples; the error says which metric breaks which rule.
