@@ -46,18 +46,18 @@ pub(crate) fn push_unix_seconds(nanos: u64, out: &mut String) {
     if fraction == 0 {
         return;
     }
-    let mut digits = 9;
-    while fraction % 10 == 0 {
+    // `.` and nine digits, then the trailing zeros cut off: one pass, no allocation, and
+    // only divisions by a constant (which compile to multiplications).
+    let mut digits = *b".000000000";
+    for slot in digits[1..].iter_mut().rev() {
+        *slot = b'0' + (fraction % 10) as u8;
         fraction /= 10;
-        digits -= 1;
     }
-    out.push('.');
-    let mut buf = itoa::Buffer::new();
-    let printed = buf.format(fraction);
-    for _ in printed.len()..digits {
-        out.push('0');
-    }
-    out.push_str(printed);
+    let len = digits
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(1, |last| last + 1);
+    out.push_str(std::str::from_utf8(&digits[..len]).unwrap_or_default());
 }
 
 #[cfg(test)]
