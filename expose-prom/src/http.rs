@@ -85,10 +85,7 @@ async fn serve(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let format = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Format::Prometheus, Format::negotiate);
+    let format = negotiate(&headers);
     let gzip = accepts_gzip(&headers);
 
     let rendered = tokio::task::spawn_blocking(move || {
@@ -139,6 +136,27 @@ fn failure(message: String) -> Response {
         .into_response()
 }
 
+/// The format for the request's `Accept` header fields; several fields are one list
+/// (RFC 9110, 5.3), and a field that is not visible ASCII is ignored.
+fn negotiate(headers: &HeaderMap) -> Format {
+    let mut fields = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    match (fields.next(), fields.next()) {
+        (None, _) => Format::Prometheus,
+        (Some(only), None) => Format::negotiate(only),
+        (Some(first), Some(second)) => {
+            let mut list = format!("{first},{second}");
+            for more in fields {
+                list.push(',');
+                list.push_str(more);
+            }
+            Format::negotiate(&list)
+        }
+    }
+}
+
 /// Whether `Accept-Encoding` allows gzip: `gzip` (or its alias `x-gzip`) with a non-zero
 /// weight, or `*` with a non-zero weight and gzip not refused by name (RFC 9110, 12.5.3).
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -178,6 +196,25 @@ mod tests {
             headers.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
         }
         accepts_gzip(&headers)
+    }
+
+    #[test]
+    fn several_accept_fields_are_one_list() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(negotiate(&headers), Format::Prometheus);
+        headers.append(ACCEPT, HeaderValue::from_static("text/plain;q=0.5"));
+        assert_eq!(negotiate(&headers), Format::Prometheus);
+        headers.append(
+            ACCEPT,
+            HeaderValue::from_static("application/openmetrics-text"),
+        );
+        assert_eq!(negotiate(&headers), Format::OpenMetrics);
+        headers.append(ACCEPT, HeaderValue::from_static("text/plain;version=0.0.4"));
+        assert_eq!(
+            negotiate(&headers),
+            Format::OpenMetrics,
+            "ties keep header order"
+        );
     }
 
     #[test]

@@ -98,6 +98,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bridge;
 mod format;
@@ -108,5 +109,6 @@ mod text;
 
 pub use format::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use http::{route, router};
 pub use render::{encode, render, render_into, render_into_vec, Renderer};

@@ -39,7 +39,6 @@ use crate::text::{non_finite, push_unix_seconds};
 /// }
 /// # Ok::<(), prism_core::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Renderer {
     registry: Registry,
     bridge: Arc<Bridge>,
@@ -116,6 +115,17 @@ impl Renderer {
         let mut out = String::new();
         self.render_into(format, &mut out);
         out
+    }
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The buffers can hold megabytes of text: show their sizes only.
+        f.debug_struct("Renderer")
+            .field("registry", &self.registry)
+            .field("family_buffer_series", &self.family.samples.capacity())
+            .field("scratch_bytes", &self.scratch.capacity())
+            .finish_non_exhaustive()
     }
 }
 
