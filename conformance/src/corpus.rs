@@ -56,6 +56,10 @@ pub const FILES: &[(&str, &str)] = &[
         "overflow_key_collision.json",
         include_str!("../scenarios/overflow_key_collision.json"),
     ),
+    (
+        "overflow_key_as_label_value.json",
+        include_str!("../scenarios/overflow_key_as_label_value.json"),
+    ),
 ];
 
 /// An adapter bug found by this suite and reported, with the scenario and format that show
@@ -73,7 +77,16 @@ pub struct KnownFailure {
 }
 
 /// The open known failures.
-pub const KNOWN_FAILURES: &[KnownFailure] = &[];
+pub const KNOWN_FAILURES: &[KnownFailure] = &[KnownFailure {
+    scenario: "overflow_key_as_label_value",
+    format: Format::Json,
+    reason: "prism-json writes a first label value `otel_metric_overflow=true` under the very \
+             key it writes the overflow series under when the family has no overflow series \
+             (`{\"otel_metric_overflow=true\": 1}`), so no reader can tell the label value from \
+             the overflow series; the `_` prefix only disambiguates while both exist. Reported \
+             to the lead with issue 6's report; to be fixed in prism-json (for example: give a \
+             first label value matching `_*otel_metric_overflow=true` one more `_`, always).",
+}];
 
 /// Whether a scenario's failure in a format is a listed known failure.
 pub fn known_failure(scenario: &str, format: Format) -> Option<&'static KnownFailure> {
