@@ -172,9 +172,15 @@ pub fn schema_from_prometheus(bytes: &[u8]) -> Result<Schema, String> {
 /// read in the report.
 pub fn run(options: &Options) -> Result<LiveReport, String> {
     let receiver = match options.otlp_listen {
-        Some(addr) => Some(crate::receiver::Receiver::start(addr)?),
+        Some(addr) => Some(Receiver::start(addr)?),
         None => None,
     };
+    Ok(run_with(options, receiver.as_ref()))
+}
+
+/// [`run`] with a receiver already listening (`options.otlp_listen` is then not used): for
+/// a caller that must know the receiver's address before the check starts.
+pub fn run_with(options: &Options, receiver: Option<&Receiver>) -> LiveReport {
     let mut reads: Vec<(Format, Result<usize, String>)> = Vec::new();
     let mut samples: Vec<(Format, Samples)> = Vec::new();
     let metrics = format!("{}{}", options.url, options.metrics_path);
@@ -226,11 +232,11 @@ pub fn run(options: &Options) -> Result<LiveReport, String> {
             }
         })
         .collect();
-    Ok(LiveReport {
+    LiveReport {
         url: options.url.clone(),
         reads,
         pairs,
-    })
+    }
 }
 
 fn record(
