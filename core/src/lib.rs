@@ -44,34 +44,54 @@
 #![forbid(unsafe_code)]
 
 mod capped;
+mod clock;
 mod counter;
+mod counts;
 mod error;
 mod extremum;
 mod family;
 mod func;
 mod gauge;
+mod hdr;
+mod histogram;
+mod histogram_value;
 mod labels;
 mod metric;
 mod name;
 mod primitive;
+mod publish;
+mod rate;
 mod read;
 mod registry;
+mod ring;
 pub mod telemetry;
+mod thread_slot;
 mod time;
+mod window;
 
 pub use capped::Capped;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use counter::{Counter, FloatCounter};
 pub use error::Error;
 pub use extremum::{Max, Min};
 pub use family::{Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT};
 pub use func::{CounterFn, CounterFnValue, GaugeFn, GaugeFnValue};
 pub use gauge::{FloatGauge, Gauge, InFlight};
+pub use hdr::{HdrLayout, LayoutError};
+pub use histogram::{
+    Histogram, HistogramBuilder, HistogramConfig, HistogramError, HistogramSnapshot, Summary,
+    Timer, DEFAULT_BOUNDS_SECONDS, MAX_HISTOGRAM_SHARDS,
+};
+pub use histogram_value::{HistogramValue, QUANTILES};
 pub use metric::{Kind, Metric, Value};
 pub use name::{
     validate_label_name, validate_name, MAX_HELP_BYTES, OVERFLOW_ATTRIBUTE, OVERFLOW_LABEL,
 };
+pub use publish::{PublishTask, Publisher};
+pub use rate::{WindowedRate, WindowedRateBuilder};
 pub use read::{
     Descriptor, FamilySnapshot, LabelValuesIter, Metadata, Sample, SeriesSnapshot, Snapshot,
     Visitor,
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
+pub use window::{WindowedHistogram, WindowedHistogramBuilder};

@@ -1,6 +1,8 @@
 //! What every metric kind shares: its [`Kind`], the [`Value`] it reads as, and the
 //! [`Metric`] trait that lets registries and families hold it.
 
+use crate::histogram_value::HistogramValue;
+
 /// The exposition kind of a family: how the formats type it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -40,15 +42,32 @@ pub enum Value {
     Gauge(i64),
     /// A float level; may be NaN or infinite.
     GaugeF64(f64),
+    /// A bucketed distribution ([`Kind::Histogram`]): explicit bounds with per-bucket
+    /// counts, count, sum, min, max and quantiles. Boxed so that the scalar variants stay
+    /// 16 bytes.
+    Histogram(Box<HistogramValue>),
+    /// Quantiles of a distribution ([`Kind::Summary`]): count, sum, min, max and the
+    /// quantiles; its bounds are empty and its one bucket holds the count.
+    Summary(Box<HistogramValue>),
 }
 
 impl Value {
-    /// The value as an `f64`, the way the text formats without integers see it.
+    /// The value as an `f64`, the way the text formats without integers see it. A
+    /// histogram or summary reads as its count.
     pub fn as_f64(&self) -> f64 {
-        match *self {
-            Value::Counter(v) => v as f64,
-            Value::CounterF64(v) | Value::GaugeF64(v) => v,
-            Value::Gauge(v) => v as f64,
+        match self {
+            Value::Counter(v) => *v as f64,
+            Value::CounterF64(v) | Value::GaugeF64(v) => *v,
+            Value::Gauge(v) => *v as f64,
+            Value::Histogram(h) | Value::Summary(h) => h.count() as f64,
+        }
+    }
+
+    /// The distribution carried by a histogram or summary value.
+    pub fn as_histogram(&self) -> Option<&HistogramValue> {
+        match self {
+            Value::Histogram(h) | Value::Summary(h) => Some(h),
+            _ => None,
         }
     }
 
@@ -57,6 +76,8 @@ impl Value {
         match self {
             Value::Counter(_) | Value::CounterF64(_) => Kind::Counter,
             Value::Gauge(_) | Value::GaugeF64(_) => Kind::Gauge,
+            Value::Histogram(_) => Kind::Histogram,
+            Value::Summary(_) => Kind::Summary,
         }
     }
 }

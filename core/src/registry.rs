@@ -356,6 +356,25 @@ impl Registry {
         }
         let label_names = metric.label_names();
         name::validate_label_names(&name, label_names)?;
+        // The formats add these labels themselves: `le` to each bucket of a histogram,
+        // `quantile` to each quantile of a summary. A family's own would collide.
+        let reserved = match kind {
+            Kind::Histogram => Some(("le", "histograms label their buckets with `le`")),
+            Kind::Summary => Some((
+                "quantile",
+                "summaries label their quantiles with `quantile`",
+            )),
+            _ => None,
+        };
+        if let Some((label, reason)) = reserved {
+            if label_names.iter().any(|l| l == label) {
+                return Err(Error::InvalidLabelName {
+                    family: name,
+                    label: label.to_owned(),
+                    reason,
+                });
+            }
+        }
         if self.inner.self_telemetry && telemetry::NAMES.contains(&name.as_str()) {
             return Err(Error::InvalidName {
                 name,
