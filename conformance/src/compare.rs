@@ -168,13 +168,10 @@ pub fn compare(left: (&Samples, Source), right: (&Samples, Source), rules: Rules
     out
 }
 
-fn families(
-    l: &Family,
-    r: &Family,
-    carries: Carries,
-    rules: Rules,
-    push: &mut dyn FnMut(Field, Option<&Labels>, String, String),
-) {
+/// Records one difference: field, series, what the left says, what the right says.
+type Push<'a> = dyn FnMut(Field, Option<&Labels>, String, String) + 'a;
+
+fn families(l: &Family, r: &Family, carries: Carries, rules: Rules, push: &mut Push<'_>) {
     let opt = |o: &Option<String>| match o {
         Some(s) => format!("{s:?}"),
         None => "nothing".to_owned(),
@@ -183,7 +180,13 @@ fn families(
         let k = |k: Option<Kind>| k.map_or("nothing".to_owned(), |k| k.to_string());
         push(Field::Kind, None, k(l.kind), k(r.kind));
     }
-    if carries.help && l.help != r.help {
+    let help = |h: &Option<String>| match h {
+        Some(h) if !carries.help_leading_blanks => {
+            Some(h.trim_start_matches([' ', '\t']).to_owned())
+        }
+        other => other.clone(),
+    };
+    if carries.help && help(&l.help) != help(&r.help) {
         push(Field::Help, None, opt(&l.help), opt(&r.help));
     }
     if carries.unit && l.unit != r.unit {

@@ -35,6 +35,10 @@ pub struct Carries {
     pub unit: bool,
     /// The start time of counters, histograms and summaries.
     pub created: bool,
+    /// Help text that starts with blanks. Prometheus 0.0.4 has no way to write them: its
+    /// parsers skip the blanks between the name and the help text, so the help is compared
+    /// without its leading spaces and tabs there.
+    pub help_leading_blanks: bool,
     /// Integers above `i64::MAX` exactly. OTLP's `as_int` is an `i64`: a `u64` counter above
     /// it can only be an `as_double`, and is then compared with the nearest `f64`.
     pub big_integers: bool,
@@ -47,6 +51,7 @@ impl Carries {
         help: true,
         unit: true,
         created: true,
+        help_leading_blanks: true,
         big_integers: true,
     };
 
@@ -57,6 +62,7 @@ impl Carries {
             help: self.help && other.help,
             unit: self.unit && other.unit,
             created: self.created && other.created,
+            help_leading_blanks: self.help_leading_blanks && other.help_leading_blanks,
             big_integers: self.big_integers && other.big_integers,
         }
     }
@@ -92,6 +98,7 @@ impl Format {
                 help: false,
                 unit: false,
                 created: false,
+                help_leading_blanks: true,
                 big_integers: true,
             },
             Format::Prometheus => Carries {
@@ -99,6 +106,7 @@ impl Format {
                 help: true,
                 unit: false,
                 created: false,
+                help_leading_blanks: false,
                 big_integers: true,
             },
             Format::OpenMetrics => Carries::ALL,

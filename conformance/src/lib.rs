@@ -74,4 +74,4 @@ pub use format::{Carries, Format};
 pub use model::{Bucket, Family, Kind, Labels, Number, Point, Samples, Series};
 pub use read::text;
 pub use report::{assert_conformant, check, check_named, Column, Outcome, Report};
-pub use scenario::{Op, Scenario, ScenarioError, Step};
+pub use scenario::{FamilySpec, MetricType, Op, OverflowSpec, Scenario, ScenarioError, Step};

@@ -3,7 +3,7 @@
 //!
 //! | reader | format | built on |
 //! |---|---|---|
-//! | [`read_prometheus`] | Prometheus text 0.0.4 | [`text::parse`](crate::text::parse), this crate's own parser |
+//! | [`read_prometheus`] | Prometheus text 0.0.4 | [`text::parse`], this crate's own parser |
 //! | [`read_openmetrics`] | OpenMetrics 1.0 text | the same parser, OpenMetrics rules |
 //! | [`read_json`] | prism-json's `/debug/vars` | serde_json, strict: no NaN, no repeated key |
 //! | [`read_otlp_proto`], [`read_otlp_json`] | an OTLP `ExportMetricsServiceRequest` | the opentelemetry-proto types |

@@ -327,14 +327,16 @@ impl Parser {
                     self.sample_line(line, n)?;
                 }
             } else {
-                let trimmed = line.trim_matches([' ', '\t']);
-                if trimmed.is_empty() {
+                // Blanks before and after a line are ignored, except that a HELP text keeps
+                // its trailing blanks (as client_golang's parser reads it: to the newline).
+                let trimmed = line.trim_start_matches([' ', '\t']);
+                if trimmed.trim_end_matches([' ', '\t']).is_empty() {
                     continue;
                 }
                 if let Some(comment) = trimmed.strip_prefix('#') {
                     self.comment_004(comment, n)?;
                 } else {
-                    self.sample_line(trimmed, n)?;
+                    self.sample_line(trimmed.trim_end_matches([' ', '\t']), n)?;
                 }
             }
         }
@@ -374,6 +376,9 @@ impl Parser {
     /// A 0.0.4 `#` line: `# HELP` and `# TYPE` are metadata, anything else a comment.
     fn comment_004(&mut self, comment: &str, n: usize) -> Result<(), ParseError> {
         let mut tokens = comment.trim_start_matches([' ', '\t']);
+        if !tokens.starts_with("HELP") && !tokens.starts_with("TYPE") {
+            return Ok(());
+        }
         let keyword_end = tokens.find([' ', '\t']).unwrap_or(tokens.len());
         let keyword = &tokens[..keyword_end];
         if keyword != "HELP" && keyword != "TYPE" {
@@ -382,7 +387,12 @@ impl Parser {
         tokens = tokens[keyword_end..].trim_start_matches([' ', '\t']);
         let name_end = tokens.find([' ', '\t']).unwrap_or(tokens.len());
         let name = &tokens[..name_end];
-        let value = tokens[name_end..].trim_start_matches([' ', '\t']);
+        // The help text starts after the blanks that follow the name, so leading blanks of
+        // a help text cannot be written in 0.0.4 (see `Carries::help_leading_blanks`).
+        let mut value = tokens[name_end..].trim_start_matches([' ', '\t']);
+        if keyword == "TYPE" {
+            value = value.trim_end_matches([' ', '\t']);
+        }
         if name.is_empty() {
             return Err(self.err(n, format!("`# {keyword}` without a metric name")));
         }
@@ -471,7 +481,7 @@ impl Parser {
         let belongs = self
             .current
             .as_ref()
-            .is_some_and(|c| c.allowed.iter().any(|a| *a == sample.name));
+            .is_some_and(|c| c.allowed.contains(&sample.name));
         if !belongs {
             self.finish()?;
             self.current = Some(Current::new(
@@ -701,7 +711,9 @@ fn check_histogram(family: &TextFamily, dialect: Dialect) -> Result<(), (usize, 
         Ok(())
     };
     let mut state: Option<State> = None;
-    let mut key: Option<(Vec<(String, String)>, Option<String>)> = None;
+    // A series: its labels without `le`, and its timestamp as written.
+    type Series = (Vec<(String, String)>, Option<String>);
+    let mut key: Option<Series> = None;
     for s in &family.samples {
         let suffix = &s.name[name.len()..];
         if suffix.is_empty() || suffix == "_created" {

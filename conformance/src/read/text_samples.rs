@@ -318,5 +318,5 @@ pub fn seconds_to_nanos(text: &str) -> Option<u64> {
         return seconds.checked_mul(1_000_000_000)?.checked_add(nanos);
     }
     let v = crate::read::text::parse_number(text)?.as_f64();
-    (v.is_finite() && v >= 0.0 && v < 1.8e10).then(|| (v * 1e9).round() as u64)
+    (0.0..1.8e10).contains(&v).then(|| (v * 1e9).round() as u64)
 }
