@@ -303,7 +303,7 @@ fn main() {
     println!("  (aggregate Mops/s; scaling = N-thread throughput / 1-thread throughput)");
     let rings: Vec<Vec<usize>> = (0..threads.iter().copied().max().unwrap_or(1))
         .map(|t| {
-            let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ (t as u64 + 1) * 0x9E37);
+            let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ ((t as u64 + 1) * 0x9E37));
             (0..RING)
                 .map(|_| (rng.next() % SERIES as u64) as usize)
                 .collect()

@@ -146,8 +146,13 @@ impl<M: Metric> Collect for Single<M> {
     }
 
     fn stats(&self) -> FamilyStats {
-        let counter_sum = match (M::KIND, self.0.read()) {
-            (Kind::Counter, Value::Counter(v)) => v,
+        // Only counters feed `prism_updates`; reading anything else here would be wasted work
+        // (a histogram read merges its shards).
+        let counter_sum = match M::KIND {
+            Kind::Counter => match self.0.read() {
+                Value::Counter(v) => v,
+                _ => 0,
+            },
             _ => 0,
         };
         FamilyStats {
