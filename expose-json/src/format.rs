@@ -227,12 +227,47 @@ fn fmt_int(buf: &mut [u8; 20], mut v: u64, negative: bool) -> &[u8] {
 /// point position: `v = 0.d1d2d3... * 10^point`, as Go's `decimalSlice` has them.
 ///
 /// Rust's `{:e}` prints the shortest round-tripping digits, the closest to `v` when several
-/// are as short: the same digits Go's shortest `FormatFloat` picks (Ryū's choice in both).
+/// are as short, but breaks an exact tie upwards; Go (`shortFloat`) takes the correctly
+/// rounded digits of that length, which break ties to even: `1000000955392164.25` is
+/// `1.0000009553921642e+15` in Go. So the digits are rounded again at the same length with
+/// `{:.N$e}` (exact, ties to even) and kept when they still read back as `v`.
 fn shortest_digits(v: f64, digits: &mut [u8; 17]) -> (usize, i32) {
+    let (nd, point) = digits_of(v, None, digits);
+    if nd > 1 {
+        let mut even = [0u8; 17];
+        let (even_nd, even_point) = digits_of(v, Some(nd - 1), &mut even);
+        if even[..even_nd] != digits[..nd] && reads_back(&even[..even_nd], even_point, v) {
+            *digits = even;
+            return (even_nd, even_point);
+        }
+    }
+    (nd, point)
+}
+
+/// Whether `0.digits * 10^point` parses as `v.abs()`.
+fn reads_back(digits: &[u8], point: i32, v: f64) -> bool {
+    let mut text = [0u8; 40];
+    let mut cursor = io::Cursor::new(&mut text[..]);
+    let _ = cursor.write_all(b"0.");
+    let _ = cursor.write_all(digits);
+    let _ = write!(cursor, "e{point}");
+    let len = cursor.position() as usize;
+    std::str::from_utf8(&text[..len])
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .is_some_and(|parsed| parsed == v.abs())
+}
+
+/// The digits and point of `v.abs()` printed with `{:e}` (shortest) or `{:.N$e}`.
+fn digits_of(v: f64, precision: Option<usize>, digits: &mut [u8; 17]) -> (usize, i32) {
     let mut text = [0u8; 32];
     let mut cursor = io::Cursor::new(&mut text[..]);
-    // A finite f64 prints in at most 24 bytes (`-1.2345678901234567e-308`).
-    let _ = write!(cursor, "{:e}", v.abs());
+    // A finite f64 prints in at most 24 bytes (`-1.2345678901234567e-308`), and the
+    // precision asked for here is never above 16.
+    let _ = match precision {
+        None => write!(cursor, "{:e}", v.abs()),
+        Some(p) => write!(cursor, "{:.*e}", p, v.abs()),
+    };
     let len = cursor.position() as usize;
     let text = &text[..len];
     let e = text.iter().position(|&b| b == b'e').unwrap_or(len);
@@ -411,6 +446,10 @@ pub fn go_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
+    /// 1000000955392164.25, exactly halfway between the two shortest candidates
+    /// ...164.2 and ...164.3 (found by the Go comparison's random floats).
+    const TIE: u64 = 0x430c_6bf6_edc5_0522;
+
     fn g(v: f64) -> String {
         let mut buf = [0u8; 32];
         let n = format_g(v, &mut buf);
@@ -451,6 +490,8 @@ mod tests {
             (100.0, "100"),
             (1.0 / 3.0, "0.3333333333333333"),
             (-123.456, "-123.456"),
+            // An exact tie between two shortest candidates: Go rounds to even.
+            (f64::from_bits(TIE), "1.0000009553921642e+15"),
         ];
         for (v, want) in cases {
             assert_eq!(g(v), want, "FormatFloat({v:e}, 'g', -1, 64)");
@@ -472,6 +513,7 @@ mod tests {
             (0.1, "0.1"),
             (-2.5, "-2.5"),
             (123456789.125, "123456789.125"),
+            (f64::from_bits(TIE), "1000000955392164.2"),
         ];
         for (v, want) in cases {
             assert_eq!(m(v), want, "json.Marshal({v:e})");

@@ -103,8 +103,8 @@
 //!
 //! # Features
 //!
-//! - `axum`: [`router`] serves `GET /debug/vars` with
-//!   `Content-Type: application/json; charset=utf-8`; [`handler`] mounts it elsewhere.
+//! - `axum`: `router(vars)` serves `GET /debug/vars` with
+//!   `Content-Type: application/json; charset=utf-8`; `handler(vars)` mounts it elsewhere.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

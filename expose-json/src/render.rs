@@ -93,10 +93,10 @@ impl<W: ?Sized + Write> TopLevel<'_, W> {
 
     /// Writes every entry whose key sorts before `until` (all of them for `None`).
     fn flush_entries(&mut self, until: Option<&str>) -> io::Result<()> {
-        while let Some(entry) = self
-            .entries
-            .next_if(|e| until.map_or(true, |u| e.key() < u))
-        {
+        while let Some(entry) = self.entries.next_if(|e| match until {
+            None => true,
+            Some(u) => e.key() < u,
+        }) {
             self.key(entry.key())?;
             match &entry {
                 Entry::Var(_, var) => var.write_json(self.w, 0)?,

@@ -1,0 +1,3 @@
+module prism-json/expvarcheck
+
+go 1.22
