@@ -221,8 +221,10 @@ impl Bridge {
             Kind::Counter => Shape::Counter,
             Kind::Gauge => Shape::Gauge,
             Kind::Histogram | Kind::Summary => {
-                return Err("the OpenTelemetry API has no observable histogram or summary: \
-                            use prism_otel::Exporter")
+                return Err(
+                    "the OpenTelemetry API has no observable histogram or summary: \
+                            use prism_otel::Exporter",
+                )
             }
             _ => return Err("a kind this crate does not know"),
         };
@@ -308,7 +310,8 @@ enum Shape {
 fn refused_name(name: &str) -> Option<&'static str> {
     let mut bytes = name.bytes();
     let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
-    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'));
+    let rest_ok =
+        bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'));
     if !first_ok || !rest_ok {
         Some("OpenTelemetry instrument names start with a letter and hold no `:`: use prism_otel::Exporter")
     } else if name.len() > 255 {

@@ -1,6 +1,10 @@
 //! Exporter settings and the standard `OTEL_*` variables that set them: [`Protocol`],
 //! [`Compression`], [`Temporality`] and [`ConfigError`].
 
+// The settings feed only the exporter, built with a transport feature; the public enums
+// and the error stay available to the encoder without one.
+#![cfg_attr(not(any(feature = "http", feature = "grpc")), allow(dead_code))]
+
 use std::fmt;
 use std::time::Duration;
 
@@ -236,7 +240,10 @@ impl Settings {
         } else {
             s.protocol.default_endpoint().to_owned()
         };
-        for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"] {
+        for var in [
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ] {
             if let Some(raw) = get(var) {
                 for (k, v) in parse_key_values(var, &raw)? {
                     check_header(var, &k, &v)?;
@@ -275,7 +282,11 @@ impl Settings {
 /// Milliseconds, at least 1: a zero interval or timeout would spin or never succeed.
 fn parse_millis(variable: &'static str, raw: &str) -> Result<Duration, ConfigError> {
     match raw.trim().parse::<u64>() {
-        Ok(0) => Err(ConfigError::invalid(variable, raw.trim(), "it must be at least 1 ms")),
+        Ok(0) => Err(ConfigError::invalid(
+            variable,
+            raw.trim(),
+            "it must be at least 1 ms",
+        )),
         Ok(ms) => Ok(Duration::from_millis(ms)),
         Err(_) => Err(ConfigError::invalid(
             variable,
@@ -306,9 +317,17 @@ pub(crate) fn check_url(variable: &'static str, url: &str) -> Result<String, Con
     }
 }
 
-pub(crate) fn check_header(variable: &'static str, key: &str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_header(
+    variable: &'static str,
+    key: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
     if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
-        return Err(ConfigError::invalid(variable, key, "it is not a valid header name"));
+        return Err(ConfigError::invalid(
+            variable,
+            key,
+            "it is not a valid header name",
+        ));
     }
     if http::HeaderValue::from_str(value).is_err() {
         return Err(ConfigError::invalid(
@@ -413,7 +432,11 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "http://"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318", "TLS"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "bad header=1", "header name"),
-            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes", "delta"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "sometimes",
+                "delta",
+            ),
         ] {
             let err = settings(&[(var, value)]).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");

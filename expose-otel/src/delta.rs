@@ -133,7 +133,13 @@ fn push_part(key: &mut Vec<u8>, part: &str) {
 mod tests {
     use super::*;
 
-    fn read(state: &mut DeltaState, labels: &[&str], created: u64, v: u64, t: u64) -> (Reading, u64) {
+    fn read(
+        state: &mut DeltaState,
+        labels: &[&str],
+        created: u64,
+        v: u64,
+        t: u64,
+    ) -> (Reading, u64) {
         state.key_start("f");
         for l in labels {
             state.key_push(l);
@@ -172,7 +178,11 @@ mod tests {
         s.end();
         s.commit();
         s.begin();
-        assert_eq!(read(&mut s, &["a"], 150, 1, 300), (Reading::Int(1), 150), "went down");
+        assert_eq!(
+            read(&mut s, &["a"], 150, 1, 300),
+            (Reading::Int(1), 150),
+            "went down"
+        );
     }
 
     #[test]

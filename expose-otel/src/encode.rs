@@ -214,7 +214,12 @@ impl Visitor for Build<'_> {
                 return;
             }
             Value::GaugeF64(v) => {
-                self.push(family, sample, number_data_point::Value::AsDouble(v), created);
+                self.push(
+                    family,
+                    sample,
+                    number_data_point::Value::AsDouble(v),
+                    created,
+                );
                 return;
             }
             // A value kind newer than this crate: left out until it learns it.

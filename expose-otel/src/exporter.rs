@@ -374,7 +374,10 @@ impl ExporterHandle {
     }
 
     /// [`force_flush`](Self::force_flush) for async code.
-    pub async fn force_flush_async(&self, timeout: Duration) -> Result<ExportResult, ExporterError> {
+    pub async fn force_flush_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<ExportResult, ExporterError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Flush(Reply::Async(tx), timeout))?;
         wait_async(rx, timeout).await
@@ -399,7 +402,10 @@ impl ExporterHandle {
     }
 
     /// [`shutdown`](Self::shutdown) for async code.
-    pub async fn shutdown_async(mut self, timeout: Duration) -> Result<ExportResult, ExporterError> {
+    pub async fn shutdown_async(
+        mut self,
+        timeout: Duration,
+    ) -> Result<ExportResult, ExporterError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Shutdown(Reply::Async(tx), timeout))?;
         let result = wait_async(rx, timeout).await;

@@ -98,11 +98,11 @@ const DOUBLE_KEYS: [&str; 9] = [
 /// Replaces the special strings in double fields by 0 so that serde reads the rest.
 fn zero_specials(json: &mut Json, key: Option<&str>, found: &mut bool) {
     match json {
-        Json::String(s) if key.is_some_and(|k| DOUBLE_KEYS.contains(&k)) => {
-            if parse_special(s).is_some() {
-                *json = Json::from(0.0);
-                *found = true;
-            }
+        Json::String(s)
+            if key.is_some_and(|k| DOUBLE_KEYS.contains(&k)) && parse_special(s).is_some() =>
+        {
+            *json = Json::from(0.0);
+            *found = true;
         }
         Json::Array(items) => {
             for item in items {
@@ -138,7 +138,11 @@ fn walk(request: &mut ExportMetricsServiceRequest, json: Node<'_>, f: &mut Visit
     for (i, rm) in request.resource_metrics.iter_mut().enumerate() {
         let mut j = at(&mut rms, i);
         if let Some(resource) = &mut rm.resource {
-            attributes(&mut resource.attributes, field(j.as_deref_mut(), "resource"), f);
+            attributes(
+                &mut resource.attributes,
+                field(j.as_deref_mut(), "resource"),
+                f,
+            );
         }
         let mut sms = field(j, "scopeMetrics");
         for (i, sm) in rm.scope_metrics.iter_mut().enumerate() {

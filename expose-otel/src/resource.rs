@@ -38,18 +38,19 @@ impl Resource {
         resource.set(SERVICE_NAME, service_name.into());
         resource.set("telemetry.sdk.name", "prism".to_owned());
         resource.set("telemetry.sdk.language", "rust".to_owned());
-        resource.set("telemetry.sdk.version", env!("CARGO_PKG_VERSION").to_owned());
+        resource.set(
+            "telemetry.sdk.version",
+            env!("CARGO_PKG_VERSION").to_owned(),
+        );
         resource
     }
 
     /// The resource the OpenTelemetry specification gives a process that names nothing:
     /// `service.name` is `unknown_service:<executable name>` (or `unknown_service`).
     pub fn unknown_service() -> Self {
-        let exe = std::env::current_exe().ok().and_then(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_owned)
-        });
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned));
         Self::new(match exe {
             Some(exe) => format!("unknown_service:{exe}"),
             None => "unknown_service".to_owned(),
@@ -102,7 +103,9 @@ impl Resource {
 
     /// The attributes, in the order they were first set.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The resource as its OTLP message.
@@ -210,7 +213,10 @@ mod tests {
     #[test]
     fn service_name_wins_over_resource_attributes() {
         let r = Resource::from_lookup(&lookup(&[
-            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,team=core"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=from-attrs,team=core",
+            ),
             ("OTEL_SERVICE_NAME", "checkout"),
         ]))
         .unwrap();
@@ -238,7 +244,10 @@ mod tests {
         .unwrap();
         assert_eq!(r.get("region"), Some("eu,west"));
         assert_eq!(r.get("note"), Some("a b=cé"));
-        assert!(r.get("service.name").unwrap().starts_with("unknown_service"));
+        assert!(r
+            .get("service.name")
+            .unwrap()
+            .starts_with("unknown_service"));
     }
 
     #[test]
@@ -261,12 +270,18 @@ mod tests {
     #[test]
     fn blank_service_name_is_ignored() {
         let r = Resource::from_lookup(&lookup(&[("OTEL_SERVICE_NAME", "  ")])).unwrap();
-        assert!(r.get("service.name").unwrap().starts_with("unknown_service"));
+        assert!(r
+            .get("service.name")
+            .unwrap()
+            .starts_with("unknown_service"));
     }
 
     #[test]
     fn proto_has_unique_string_attributes() {
-        let p = Resource::new("a").with_attribute("k", "1").with_attribute("k", "2").to_proto();
+        let p = Resource::new("a")
+            .with_attribute("k", "1")
+            .with_attribute("k", "2")
+            .to_proto();
         let keys: Vec<&str> = p.attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys.len(), 5);
         let k = p.attributes.iter().find(|kv| kv.key == "k").unwrap();

@@ -83,6 +83,7 @@ impl RetryPolicy {
     }
 }
 
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // gRPC has no Retry-After
 /// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
@@ -131,13 +132,19 @@ mod tests {
             assert!(w9 >= Duration::from_millis(350) && w9 <= Duration::from_millis(700));
             assert!(p.backoff(u32::MAX, r) <= Duration::from_millis(700));
         }
-        assert_eq!(RetryPolicy::default().max_attempts(0).max_attempts_value(), 1);
+        assert_eq!(
+            RetryPolicy::default().max_attempts(0).max_attempts_value(),
+            1
+        );
     }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),

@@ -1,7 +1,7 @@
 //! One attempt to deliver one export: OTLP/HTTP (protobuf or JSON) through hyper, and
 //! OTLP/gRPC through tonic, each answering with an [`Attempt`].
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
@@ -40,9 +40,9 @@ pub(crate) enum Payload {
 #[derive(Debug)]
 pub(crate) enum Transport {
     #[cfg(feature = "http")]
-    Http(http_transport::HttpTransport),
+    Http(Box<http_transport::HttpTransport>),
     #[cfg(feature = "grpc")]
-    Grpc(grpc_transport::GrpcTransport),
+    Grpc(Box<grpc_transport::GrpcTransport>),
 }
 
 /// Whether the transport for `protocol` is compiled in.
@@ -68,16 +68,22 @@ impl Transport {
         use crate::config::Protocol;
         match settings.protocol {
             #[cfg(feature = "http")]
-            Protocol::HttpProtobuf | Protocol::HttpJson => {
-                Ok(Transport::Http(http_transport::HttpTransport::new(settings)?))
-            }
+            Protocol::HttpProtobuf | Protocol::HttpJson => Ok(Transport::Http(Box::new(
+                http_transport::HttpTransport::new(settings)?,
+            ))),
             #[cfg(feature = "grpc")]
-            Protocol::Grpc => Ok(Transport::Grpc(grpc_transport::GrpcTransport::new(settings)?)),
+            Protocol::Grpc => Ok(Transport::Grpc(Box::new(
+                grpc_transport::GrpcTransport::new(settings)?,
+            ))),
             #[allow(unreachable_patterns)]
             other => Err(format!(
                 "protocol {} is not compiled in: enable prism-otel's `{}` feature",
                 other.as_str(),
-                if other == Protocol::Grpc { "grpc" } else { "http" }
+                if other == Protocol::Grpc {
+                    "grpc"
+                } else {
+                    "http"
+                }
             )),
         }
     }
@@ -114,10 +120,6 @@ fn delivered(partial: Option<ExportMetricsPartialSuccess>) -> Attempt {
     }
 }
 
-/// At most this much of a response body is read: enough for any partial-success message
-/// or error status, and a bound on what a misbehaving endpoint can make us hold.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
 fn shorten(message: &str) -> String {
     const MAX: usize = 512;
     let message = message.trim();
@@ -134,6 +136,13 @@ fn shorten(message: &str) -> String {
 #[cfg(feature = "http")]
 mod http_transport {
     use super::*;
+    use std::time::SystemTime;
+
+    /// At most this much of a response body is read: enough for any partial-success
+    /// message or error status, and a bound on what a misbehaving endpoint can make us
+    /// hold.
+    const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
     use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
     use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri};
     use http_body_util::{BodyExt, Full, Limited};
@@ -239,7 +248,12 @@ mod http_transport {
             }
         }
 
-        fn answer(&self, status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Attempt {
+        fn answer(
+            &self,
+            status: StatusCode,
+            retry_after: Option<Duration>,
+            body: &[u8],
+        ) -> Attempt {
             if status.is_success() {
                 let response = if self.json {
                     serde_json::from_slice::<ExportMetricsServiceResponse>(body).ok()
@@ -249,10 +263,7 @@ mod http_transport {
                 return delivered(response.and_then(|r| r.partial_success));
             }
             let reason = format!("http_{}", status.as_u16());
-            let message = format!(
-                "{status}: {}",
-                shorten(&String::from_utf8_lossy(body))
-            );
+            let message = format!("{status}: {}", shorten(&String::from_utf8_lossy(body)));
             match status.as_u16() {
                 // The specification's retryable statuses.
                 429 | 502 | 503 | 504 => Attempt::Retryable {
@@ -350,7 +361,9 @@ mod grpc_transport {
         // A status with a source was made on this side: the connection failed.
         if std::error::Error::source(&status).is_some() {
             return Attempt::Retryable {
-                reason: if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled {
+                reason: if status.code() == Code::DeadlineExceeded
+                    || status.code() == Code::Cancelled
+                {
                     "timeout".to_owned()
                 } else {
                     "unreachable".to_owned()

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, PeriodicReader, SdkMeterProvider, Temporality,
+};
 use prism_core::{Counter, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Metadata, Registry};
 use prism_otel::Bridge;
 
@@ -18,7 +20,9 @@ fn attributes<'a>(kvs: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> Str
     a.join(",")
 }
 
-fn points<T: Copy + ToString + std::fmt::Debug>(data: &MetricData<T>) -> (String, bool, BTreeMap<String, String>) {
+fn points<T: Copy + ToString + std::fmt::Debug>(
+    data: &MetricData<T>,
+) -> (String, bool, BTreeMap<String, String>) {
     match data {
         MetricData::Sum(s) => {
             assert_eq!(s.temporality(), Temporality::Cumulative);
@@ -56,7 +60,13 @@ fn collect(provider: &SdkMeterProvider, exporter: &InMemoryMetricExporter) -> Re
             };
             out.insert(
                 m.name().to_owned(),
-                (kind, monotonic, m.unit().to_owned(), m.description().to_owned(), points),
+                (
+                    kind,
+                    monotonic,
+                    m.unit().to_owned(),
+                    m.description().to_owned(),
+                    points,
+                ),
             );
         }
     }
@@ -79,10 +89,15 @@ fn families_cross_with_values_labels_units_and_overflow() {
     requests.get(&["GET"]).add(5);
     requests.get(&["POST"]).add(2); // overflow
     let cpu = registry
-        .register_with(Metadata::new("cpu_seconds", "CPU.").unit("seconds"), FloatCounter::new())
+        .register_with(
+            Metadata::new("cpu_seconds", "CPU.").unit("seconds"),
+            FloatCounter::new(),
+        )
         .unwrap();
     cpu.add(0.5);
-    let depth = registry.register("queue_depth", "Depth.", Gauge::new()).unwrap();
+    let depth = registry
+        .register("queue_depth", "Depth.", Gauge::new())
+        .unwrap();
     depth.set(-4);
     let temp = registry
         .register("temperature", "Temp.", FloatGauge::new())
@@ -105,14 +120,20 @@ fn families_cross_with_values_labels_units_and_overflow() {
         .build();
     let mut bridge = Bridge::new(registry.clone(), &provider.meter("prism"));
     assert!(bridge.bridged().contains(&"http_requests"));
-    assert!(bridge.bridged().contains(&"prism_updates"), "self-telemetry crosses too");
+    assert!(
+        bridge.bridged().contains(&"prism_updates"),
+        "self-telemetry crosses too"
+    );
     assert_eq!(bridge.pending(), ["later"]);
     assert_eq!(bridge.skipped().len(), 1);
     assert_eq!(bridge.skipped()[0].0, "ns:colon");
 
     let read = collect(&provider, &exporter);
     let m = &read["http_requests"];
-    assert_eq!((m.0.as_str(), m.1, m.3.as_str()), ("sum", true, "Requests."));
+    assert_eq!(
+        (m.0.as_str(), m.1, m.3.as_str()),
+        ("sum", true, "Requests.")
+    );
     assert_eq!(
         m.4,
         BTreeMap::from([
@@ -121,7 +142,10 @@ fn families_cross_with_values_labels_units_and_overflow() {
         ])
     );
     let cpu_read = &read["cpu_seconds"];
-    assert_eq!((cpu_read.0.as_str(), cpu_read.2.as_str()), ("sum", "seconds"));
+    assert_eq!(
+        (cpu_read.0.as_str(), cpu_read.2.as_str()),
+        ("sum", "seconds")
+    );
     assert_eq!(cpu_read.4[""], "0.5");
     assert_eq!(read["queue_depth"].4[""], "-4");
     assert_eq!(read["queue_depth"].0, "gauge");

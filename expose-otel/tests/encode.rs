@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use prism_core::{
-    Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Registry, Value,
-};
+use prism_core::{Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Registry, Value};
 use prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prism_otel::proto::tonic::metrics::v1::{metric, number_data_point, NumberDataPoint};
 use prism_otel::{encode, json, Encoder, Resource, Temporality};
@@ -36,12 +34,18 @@ fn value(p: &NumberDataPoint) -> number_data_point::Value {
 #[test]
 fn integers_stay_integers_and_floats_doubles() {
     let r = registry();
-    r.register("big", "Past i64::MAX.", CounterFn::new(|| u64::MAX)).unwrap();
-    r.register("edge", "At i64::MAX.", CounterFn::new(|| i64::MAX as u64)).unwrap();
-    r.register("neg", "Negative.", Gauge::new()).unwrap().set(i64::MIN);
+    r.register("big", "Past i64::MAX.", CounterFn::new(|| u64::MAX))
+        .unwrap();
+    r.register("edge", "At i64::MAX.", CounterFn::new(|| i64::MAX as u64))
+        .unwrap();
+    r.register("neg", "Negative.", Gauge::new())
+        .unwrap()
+        .set(i64::MIN);
     let f = r.register("f", "Float.", FloatGauge::new()).unwrap();
     f.set(f64::NEG_INFINITY);
-    r.register("fc", "Float counter.", FloatCounter::new()).unwrap().add(0.1);
+    r.register("fc", "Float counter.", FloatCounter::new())
+        .unwrap()
+        .add(0.1);
     let req = encode(&r, &Resource::new("t"));
     use number_data_point::Value::{AsDouble, AsInt};
     assert_eq!(value(&points(&req, "big")[0]), AsDouble(u64::MAX as f64));
@@ -69,7 +73,10 @@ fn json_follows_the_otlp_json_rules() {
     assert!(point["timeUnixNano"].is_string());
     assert!(point["startTimeUnixNano"].is_string());
     assert_eq!(metrics[1]["gauge"]["dataPoints"][0]["asDouble"], "Infinity");
-    assert_eq!(v["resourceMetrics"][0]["scopeMetrics"][0]["scope"]["name"], "prism");
+    assert_eq!(
+        v["resourceMetrics"][0]["scopeMetrics"][0]["scope"]["name"],
+        "prism"
+    );
     let back = json::from_slice(text.as_bytes()).unwrap();
     assert_eq!(back.encode_to_vec(), req.encode_to_vec());
 }
@@ -78,7 +85,11 @@ fn json_follows_the_otlp_json_rules() {
 fn delta_state_stays_bounded_while_exports_fail() {
     let r = registry();
     let f = r
-        .register("churn", "Series come and go.", Family::<Counter>::new(["id"]))
+        .register(
+            "churn",
+            "Series come and go.",
+            Family::<Counter>::new(["id"]),
+        )
         .unwrap();
     let mut enc = Encoder::new(Resource::new("t")).with_temporality(Temporality::Delta);
     for round in 0..200 {
@@ -87,7 +98,11 @@ fn delta_state_stays_bounded_while_exports_fail() {
             assert!(f.remove(&[(round - 3).to_string()]));
         }
         enc.encode(&r); // never committed: the collector is down
-        assert!(enc.tracked_series() <= 3, "round {round}: {}", enc.tracked_series());
+        assert!(
+            enc.tracked_series() <= 3,
+            "round {round}: {}",
+            enc.tracked_series()
+        );
     }
 }
 
@@ -108,7 +123,11 @@ fn delta_points_are_changes_since_the_last_commit() {
     use number_data_point::Value::AsInt;
     assert_eq!((value(p1), value(p2)), (AsInt(10), AsInt(4)));
     assert_eq!(p2.start_time_unix_nano, p1.time_unix_nano);
-    assert_eq!(value(&points(&second, "depth")[0]), AsInt(3), "gauges are levels");
+    assert_eq!(
+        value(&points(&second, "depth")[0]),
+        AsInt(3),
+        "gauges are levels"
+    );
     match &second.resource_metrics[0].scope_metrics[0].metrics[1].data {
         Some(metric::Data::Sum(s)) => assert_eq!(s.aggregation_temporality, 1),
         other => panic!("{other:?}"),
@@ -180,7 +199,9 @@ fn build(specs: &[(usize, Spec)]) -> Registry {
                 }
             }
             Spec::FloatCounter(series) => {
-                let f = r.register(&name, "fc", Family::<FloatCounter>::new(names)).unwrap();
+                let f = r
+                    .register(&name, "fc", Family::<FloatCounter>::new(names))
+                    .unwrap();
                 for (l, v) in series {
                     f.get(l).add(*v);
                 }
@@ -192,7 +213,9 @@ fn build(specs: &[(usize, Spec)]) -> Registry {
                 }
             }
             Spec::FloatGauge(series) => {
-                let f = r.register(&name, "fg", Family::<FloatGauge>::new(names)).unwrap();
+                let f = r
+                    .register(&name, "fg", Family::<FloatGauge>::new(names))
+                    .unwrap();
                 for (l, v) in series {
                     f.get(l).set(*v);
                 }
@@ -230,7 +253,10 @@ fn check_rules(req: &ExportMetricsServiceRequest, snapshot: &prism_core::Snapsho
                 assert!(keys.insert(kv.key.clone()), "unique attribute keys");
                 assert!(kv.value.as_ref().and_then(|v| v.value.as_ref()).is_some());
             }
-            assert!(p.time_unix_nano > 0 && p.start_time_unix_nano > 0, "non-zero times");
+            assert!(
+                p.time_unix_nano > 0 && p.start_time_unix_nano > 0,
+                "non-zero times"
+            );
             assert!(p.start_time_unix_nano <= p.time_unix_nano, "start <= time");
             let v = p.value.expect("a value");
             if !family.descriptor.name().starts_with("prism_") {
@@ -243,7 +269,10 @@ fn check_rules(req: &ExportMetricsServiceRequest, snapshot: &prism_core::Snapsho
                         assert_eq!(d, *c as f64)
                     }
                     (Value::Gauge(g), number_data_point::Value::AsInt(i)) => assert_eq!(*g, i),
-                    (Value::CounterF64(a) | Value::GaugeF64(a), number_data_point::Value::AsDouble(d)) => {
+                    (
+                        Value::CounterF64(a) | Value::GaugeF64(a),
+                        number_data_point::Value::AsDouble(d),
+                    ) => {
                         assert!(a.to_bits() == d.to_bits() || (a.is_nan() && d.is_nan()))
                     }
                     (a, b) => panic!("{a:?} sent as {b:?}"),

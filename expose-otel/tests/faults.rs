@@ -43,7 +43,9 @@ fn jobs(registry: &Registry) -> Counter {
         .unwrap()
 }
 
-fn value_of(request: &prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest) -> i64 {
+fn value_of(
+    request: &prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+) -> i64 {
     match metrics(request)["jobs"].points[0].value {
         Number::Int(v) => v,
         other => panic!("{other:?}"),
@@ -101,8 +103,15 @@ async fn down_then_up(protocol: Protocol, temporality: Temporality) {
     }
     assert_eq!(result, ExportResult::Success);
     jobs.add(2);
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
-    let received: Vec<i64> = receiver.received().iter().map(|r| value_of(&r.request)).collect();
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
+    let received: Vec<i64> = receiver
+        .received()
+        .iter()
+        .map(|r| value_of(&r.request))
+        .collect();
     match temporality {
         // Nothing was lost: the first delivered delta spans the outage.
         Temporality::Delta => assert_eq!(received, [13, 2]),
@@ -143,7 +152,10 @@ async fn throttled_with_retry_after_is_retried_when_it_fits() {
         .interval(LONG)
         .start()
         .unwrap();
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     assert_eq!(receiver.attempts(), 2);
     assert_eq!(exporter.telemetry().retries(), 1);
     assert_eq!(value_of(&receiver.last()), 4);
@@ -197,11 +209,17 @@ async fn retryable_statuses_back_off_and_attempts_are_bounded() {
         .interval(LONG)
         .start()
         .unwrap();
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     assert_eq!(receiver.attempts(), 4);
     assert_eq!(exporter.telemetry().retries(), 3);
     // Three 503s then the script's default (success): the fourth attempt succeeds.
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     assert_eq!(receiver.attempts(), 8);
     receiver.script(std::iter::repeat_n(Answer::Status(503, None), 10));
     let result = exporter.force_flush_async(WAIT).await.unwrap();
@@ -230,8 +248,15 @@ async fn bad_request_is_not_retried(protocol: Protocol) {
     assert_eq!(failure_reason(&result), want);
     assert_eq!(receiver.attempts(), 1);
     assert_eq!(exporter.telemetry().exports("failure"), 1);
-    assert!(exporter.telemetry().last_error().unwrap().contains("scripted 400"));
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert!(exporter
+        .telemetry()
+        .last_error()
+        .unwrap()
+        .contains("scripted 400"));
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     assert_eq!(value_of(&receiver.last()), 2);
     exporter.shutdown_async(WAIT).await.unwrap();
 }
@@ -272,7 +297,11 @@ async fn partial_success_is_counted(protocol: Protocol) {
     assert!(t.last_error().unwrap().contains("bad units"));
     let snapshot = registry.snapshot();
     assert_eq!(
-        snapshot.family("prism_otel_rejected_points").unwrap().series[0].value,
+        snapshot
+            .family("prism_otel_rejected_points")
+            .unwrap()
+            .series[0]
+            .value,
         prism_core::Value::Counter(3)
     );
     assert_eq!(receiver.attempts(), 1, "a partial success is not retried");
@@ -309,7 +338,10 @@ async fn slow_receiver_times_out(protocol: Protocol) {
         .unwrap();
     let result = exporter.force_flush_async(WAIT).await.unwrap();
     assert_eq!(failure_reason(&result), "timeout", "{result:?}");
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     assert_eq!(value_of(&receiver.last()), 9);
     // A shutdown against a hanging receiver returns within its timeout.
     receiver.script([Answer::Hang]);
@@ -373,6 +405,9 @@ async fn a_push_in_progress_never_blocks_writers() {
     };
     writer.join().unwrap();
     assert_eq!(jobs.get(), 1_000_000);
-    assert!(!done.load(Ordering::SeqCst), "the push is still in progress");
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "the push is still in progress"
+    );
     flush.abort();
 }

@@ -7,9 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use prism_core::{
-    Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Metadata, Registry,
-};
+use prism_core::{Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Metadata, Registry};
 use prism_otel::{Compression, ExportResult, Exporter, Protocol, Resource, Temporality};
 use support::{assert_matches_registry, grpc_receiver, http_receiver, metrics, resource, Number};
 
@@ -55,10 +53,18 @@ fn fixture() -> Registry {
         .unwrap()
         .set(f64::NAN);
     registry
-        .register("bytes_seen", "Read through a closure.", CounterFn::new(|| 42u64))
+        .register(
+            "bytes_seen",
+            "Read through a closure.",
+            CounterFn::new(|| 42u64),
+        )
         .unwrap();
     registry
-        .register("idle", "A family with no series.", Family::<Gauge>::new(["k"]))
+        .register(
+            "idle",
+            "A family with no series.",
+            Family::<Gauge>::new(["k"]),
+        )
         .unwrap();
     registry
 }
@@ -98,7 +104,10 @@ async fn push_and_check(protocol: Protocol, compression: Compression, temporalit
     };
     // First export: deltas equal totals, and start at each series' start.
     assert_matches_registry(&got.request, &registry.snapshot(), temporality_flag);
-    assert_eq!(got.headers.get("x-tenant").map(String::as_str), Some("blue"));
+    assert_eq!(
+        got.headers.get("x-tenant").map(String::as_str),
+        Some("blue")
+    );
     let want_type = match protocol {
         Protocol::Grpc => "application/grpc",
         Protocol::HttpJson => "application/json",
@@ -116,26 +125,43 @@ async fn push_and_check(protocol: Protocol, compression: Compression, temporalit
     let Some(http_requests) = registry.snapshot().family("http_requests").cloned() else {
         panic!("registered")
     };
-    let get = http_requests.series(&["GET", "200"]).unwrap().created_unix_nanos;
+    let get = http_requests
+        .series(&["GET", "200"])
+        .unwrap()
+        .created_unix_nanos;
     registry
-        .get_or_register("http_requests", "Requests served, by method and code.", || {
-            Family::<Counter>::new(["method", "code"])
-        })
+        .get_or_register(
+            "http_requests",
+            "Requests served, by method and code.",
+            || Family::<Counter>::new(["method", "code"]),
+        )
         .unwrap_or_else(|_| panic!("same family"))
         .get(&["GET", "200"])
         .add(3);
     let telemetry = exporter.telemetry().clone();
-    assert_eq!(exporter.shutdown_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.shutdown_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     let last = metrics(&receiver.last());
     let point = &last["http_requests"].points[0];
     match temporality {
         Temporality::Delta => {
             assert_eq!(point.value, Number::Int(3));
-            assert_eq!(point.start, received[0].request.resource_metrics[0].scope_metrics[0].metrics
-                .iter().find(|m| m.name == "http_requests").map(|m| match &m.data {
-                    Some(prism_otel::proto::tonic::metrics::v1::metric::Data::Sum(s)) => s.data_points[0].time_unix_nano,
-                    _ => 0,
-                }).unwrap(), "a delta starts where the last delivered one ended");
+            assert_eq!(
+                point.start,
+                received[0].request.resource_metrics[0].scope_metrics[0]
+                    .metrics
+                    .iter()
+                    .find(|m| m.name == "http_requests")
+                    .map(|m| match &m.data {
+                        Some(prism_otel::proto::tonic::metrics::v1::metric::Data::Sum(s)) =>
+                            s.data_points[0].time_unix_nano,
+                        _ => 0,
+                    })
+                    .unwrap(),
+                "a delta starts where the last delivered one ended"
+            );
         }
         _ => {
             assert_eq!(point.value, Number::Int(10));
@@ -155,17 +181,32 @@ async fn push_and_check(protocol: Protocol, compression: Compression, temporalit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_protobuf() {
-    push_and_check(Protocol::HttpProtobuf, Compression::None, Temporality::Cumulative).await;
+    push_and_check(
+        Protocol::HttpProtobuf,
+        Compression::None,
+        Temporality::Cumulative,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_protobuf_gzip_delta() {
-    push_and_check(Protocol::HttpProtobuf, Compression::Gzip, Temporality::Delta).await;
+    push_and_check(
+        Protocol::HttpProtobuf,
+        Compression::Gzip,
+        Temporality::Delta,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_json() {
-    push_and_check(Protocol::HttpJson, Compression::None, Temporality::Cumulative).await;
+    push_and_check(
+        Protocol::HttpJson,
+        Compression::None,
+        Temporality::Cumulative,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,11 +270,17 @@ async fn configured_from_the_environment() {
     let vars: HashMap<&str, String> = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}")),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".to_owned()),
-        ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20t0k".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer%20t0k".to_owned(),
+        ),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".to_owned()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "3600000".to_owned()),
         ("OTEL_SERVICE_NAME", "from-env".to_owned()),
-        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test".to_owned()),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=test".to_owned(),
+        ),
     ]
     .into();
     let registry = fixture();
@@ -243,7 +290,10 @@ async fn configured_from_the_environment() {
         .unwrap();
     assert_eq!(exporter.endpoint(), format!("http://{addr}/v1/metrics"));
     assert_eq!(exporter.interval(), LONG);
-    assert_eq!(exporter.force_flush_async(WAIT).await.unwrap(), ExportResult::Success);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
     let got = &receiver.received()[0];
     assert_eq!(got.content_type, "application/json");
     assert_eq!(got.content_encoding.as_deref(), Some("gzip"));

@@ -103,7 +103,11 @@ pub fn serve_http(listener: tokio::net::TcpListener, receiver: Receiver) {
     });
 }
 
-async fn http_export(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_export(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -162,8 +166,11 @@ async fn http_export(State(receiver): State<Receiver>, headers: HeaderMap, body:
             error_message: message.to_owned(),
         })),
         Answer::Status(code, retry_after) => {
-            let mut response =
-                (StatusCode::from_u16(code).unwrap(), format!("scripted {code}")).into_response();
+            let mut response = (
+                StatusCode::from_u16(code).unwrap(),
+                format!("scripted {code}"),
+            )
+                .into_response();
             if let Some(v) = retry_after {
                 response
                     .headers_mut()
@@ -281,7 +288,9 @@ fn points(points: &[NumberDataPoint]) -> Vec<Point> {
             let mut attributes = BTreeMap::new();
             for kv in &p.attributes {
                 assert!(
-                    attributes.insert(kv.key.clone(), attribute_text(kv)).is_none(),
+                    attributes
+                        .insert(kv.key.clone(), attribute_text(kv))
+                        .is_none(),
                     "attribute keys are unique"
                 );
             }
@@ -328,7 +337,10 @@ pub fn metrics(request: &ExportMetricsServiceRequest) -> BTreeMap<String, Sent> 
             },
             other => panic!("unexpected data {other:?}"),
         };
-        assert!(out.insert(m.name.clone(), sent).is_none(), "metric names are unique");
+        assert!(
+            out.insert(m.name.clone(), sent).is_none(),
+            "metric names are unique"
+        );
     }
     out
 }
@@ -362,12 +374,17 @@ pub fn assert_matches_registry(
             continue;
         }
         expected_names.push(d.name().to_owned());
-        let m = sent.get(d.name()).unwrap_or_else(|| panic!("{} was sent", d.name()));
+        let m = sent
+            .get(d.name())
+            .unwrap_or_else(|| panic!("{} was sent", d.name()));
         assert_eq!(m.description, d.help());
         assert_eq!(m.unit, d.unit().unwrap_or(""));
         match d.kind() {
             Kind::Counter => {
-                assert_eq!((m.data, m.monotonic, m.temporality), ("sum", true, temporality))
+                assert_eq!(
+                    (m.data, m.monotonic, m.temporality),
+                    ("sum", true, temporality)
+                )
             }
             Kind::Gauge => assert_eq!(m.data, "gauge"),
             other => panic!("unexpected kind {other:?}"),
