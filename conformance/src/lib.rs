@@ -74,4 +74,9 @@ pub use format::{Carries, Format};
 pub use model::{Bucket, Family, Kind, Labels, Number, Point, Samples, Series};
 pub use read::text;
 pub use report::{assert_conformant, check, check_named, Column, Outcome, Report};
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use scenario::{FamilySpec, MetricType, Op, OverflowSpec, Scenario, ScenarioError, Step};

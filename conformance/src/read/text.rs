@@ -1195,3 +1195,120 @@ impl<'a> Tokens<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prom(text: &str) -> Result<Exposition, ParseError> {
+        parse(text.as_bytes(), Dialect::Prometheus)
+    }
+
+    fn om(text: &str) -> Result<Exposition, ParseError> {
+        parse(text.as_bytes(), Dialect::OpenMetrics)
+    }
+
+    #[test]
+    fn prometheus_accepts_its_own_freedoms() {
+        let e = prom(
+            "# A comment\n\n  # HELP x_total  Help with \\\\ and \\n.  \n# TYPE x_total counter\n\
+             x_total{a = \"1\" , b=\"2\",}\t3 1700000000000\n",
+        )
+        .unwrap();
+        let f = &e.families[0];
+        assert_eq!(f.help.as_deref(), Some("Help with \\ and \n.  "));
+        assert_eq!(f.kind, TextType::Counter);
+        assert_eq!(
+            f.samples[0].labels,
+            [("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        assert_eq!(
+            f.samples[0].timestamp.as_ref().unwrap().text,
+            "1700000000000"
+        );
+        assert!(prom("").unwrap().families.is_empty());
+        assert!(prom("# TYPE x untyped\nx 1\n").is_ok());
+    }
+
+    #[test]
+    fn prometheus_refuses_what_its_format_forbids() {
+        for (text, why) in [
+            ("x 1", "newline"),
+            ("x_total 1\n# TYPE x_total counter\n", "after samples"),
+            ("# TYPE x gauge\n# TYPE x gauge\nx 1\n", "second `# TYPE`"),
+            ("# HELP x a\n# HELP x b\nx 1\n", "second `# HELP`"),
+            ("# TYPE x info\nx 1\n", "unknown type"),
+            ("# TYPE x unknown\nx 1\n", "unknown type"),
+            ("x{a=\"\\q\"} 1\n", "unknown escape"),
+            ("# HELP x \\\"quoted\\\"\nx 1\n", "unknown escape"),
+            ("x 1 1.5\n", "timestamp"),
+            ("x 1\ny 1\nx 2\n", "claimed by two families"),
+            ("# TYPE x_total counter\nx_total -1\n", "negative"),
+            ("x 1 # {a=\"b\"} 1\n", "timestamp"),
+            ("# TYPE x summary\nx 1\n", "quantile"),
+            ("x{a=\"1\",a=\"2\"} 1\n", "twice"),
+            ("# EOF\n", ""),
+        ] {
+            let result = prom(text);
+            if why.is_empty() {
+                assert!(result.is_ok(), "{text:?}: a comment in 0.0.4");
+                continue;
+            }
+            let err = result.expect_err(text);
+            assert!(err.message.contains(why), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn openmetrics_errors_name_the_line() {
+        let err =
+            om("# TYPE a counter\na_total 1\na_total{x=\"1\"} 2\na_total 3\n# EOF\n").unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(err.message.contains("not contiguous"), "{err}");
+        assert!(err
+            .to_string()
+            .starts_with("not valid OpenMetrics 1.0: line 4:"));
+        let err = om("a 1\n").unwrap_err();
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (0, "no `# EOF` at the end")
+        );
+        assert!(
+            om("\u{feff}a 1\n# EOF\n").is_err(),
+            "a BOM is no metric name"
+        );
+        assert!(parse(b"a 1\n\xff\n# EOF\n", Dialect::OpenMetrics).is_err());
+    }
+
+    #[test]
+    fn openmetrics_keeps_unknown_escapes_as_written() {
+        let e = om("a{x=\"\\z\\\\\\\"\\n\"} 1\n# EOF\n").unwrap();
+        assert_eq!(e.families[0].samples[0].labels[0].1, "\\z\\\"\n");
+    }
+
+    #[test]
+    fn numbers_follow_the_grammar() {
+        for ok in [
+            "0",
+            "-0",
+            "+1",
+            "1.",
+            ".5",
+            "1e5",
+            "1E-5",
+            "1.5e+3",
+            "007",
+            "inf",
+            "-Infinity",
+            "nan",
+            "NaN",
+        ] {
+            assert!(parse_number(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "", ".", "e5", "1e", "1.2.3", "0x10", "1_000", " 1", "1 ", "+nan", "infinit", "--1",
+        ] {
+            assert!(parse_number(bad).is_none(), "{bad}");
+        }
+    }
+}
