@@ -1,5 +1,5 @@
 //! One registry family as a JSON value: [`FamilyRows`] collects its samples from the read
-//! path, then writes a bare number or nested maps keyed by label value.
+//! path, then writes a bare value or nested maps keyed by label value.
 //!
 //! | family | JSON |
 //! |---|---|
@@ -7,17 +7,25 @@
 //! | labels `method`, `code` | `{"GET": {"200": 3, "404": 1}, "POST": {"200": 1}}` |
 //! | no series yet | `{}` |
 //! | past its cardinality limit | `{"a": 1, "otel_metric_overflow=true": 5}` |
+//! | a histogram or summary series | `{"count": 4, "max": 0.5, "min": 0.005, "p50": 0.05, "p90": 0.5, "p99": 0.5, "p999": 0.5, "sum": 0.605}` |
 //!
 //! Keys are sorted in byte order at every level, as Go's `expvar.Map` sorts them. The
 //! overflow series (the updates of every label set refused by the cardinality limit) sits
 //! at the top level of the family's map under the key `otel_metric_overflow=true`
-//! ([`OVERFLOW_LABEL`] `=true`), sorted in with the first label's values. Should a first
-//! label value be that very string, the overflow key gets one more leading `_` until it is
-//! unique, so the JSON never holds a key twice.
+//! ([`OVERFLOW_LABEL`](prism_core::OVERFLOW_LABEL) `=true`), sorted in with the first label's values. So that the key
+//! always means the overflow series, a first label value made of `_`s followed by
+//! `otel_metric_overflow=true` is written with one more leading `_`, whether or not the
+//! family has an overflow series: a reader strips one `_` from such keys and reads the
+//! bare marker as the overflow series.
+//!
+//! A histogram or summary series is an object of its count, sum, min, max and quantiles
+//! (`p50`, `p90`, `p99`, `p999`); min, max and the quantiles are `null` while nothing has
+//! been recorded. Its buckets are left to the formats that aggregate them (Prometheus and
+//! OTLP).
 
 use std::io::{self, Write};
 
-use prism_core::{Descriptor, Sample, Value, OVERFLOW_LABEL};
+use prism_core::{Descriptor, HistogramValue, Sample, Value};
 use serde_json::ser::Formatter;
 
 use crate::format::{self, GoFormatter, Style};
@@ -90,33 +98,24 @@ impl FamilyRows {
         let mut order = std::mem::take(&mut self.order);
         order.sort_unstable_by(|&a, &b| {
             (0..depth)
-                .map(|l| self.label(a as usize, l).cmp(self.label(b as usize, l)))
+                .map(|l| {
+                    let (x, y) = (self.label(a as usize, l), self.label(b as usize, l));
+                    if l == 0 {
+                        // Level 0 sorts by the key as written, escape included.
+                        let x = escaped(x).then_some(b'_').into_iter().chain(x.bytes());
+                        let y = escaped(y).then_some(b'_').into_iter().chain(y.bytes());
+                        x.cmp(y)
+                    } else {
+                        x.cmp(y)
+                    }
+                })
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        let overflow_key = self
-            .overflow
-            .as_ref()
-            .map(|_| self.overflow_key(&order, depth));
-        let result = self.write_level(w, &order, 0, depth, overflow_key.as_deref());
+        let overflow_key = self.overflow.as_ref().map(|_| crate::OVERFLOW_KEY);
+        let result = self.write_level(w, &order, 0, depth, overflow_key);
         self.order = order;
         result
-    }
-
-    /// `otel_metric_overflow=true`, with leading `_` added while a first label value
-    /// (already sorted in `order`) equals it.
-    fn overflow_key(&self, order: &[u32], depth: usize) -> String {
-        let mut key = format!("{OVERFLOW_LABEL}=true");
-        if depth == 0 {
-            return key;
-        }
-        while order
-            .binary_search_by(|&r| self.label(r as usize, 0).cmp(&key))
-            .is_ok()
-        {
-            key.insert(0, '_');
-        }
-        key
     }
 
     /// Writes the rows of `rows` (sorted, sharing their first `level` labels) as one map.
@@ -148,12 +147,18 @@ impl FamilyRows {
             while depth > 0 && end < rows.len() && self.label(rows[end] as usize, level) == key {
                 end += 1;
             }
-            if let Some(ok) = overflow_key.filter(|ok| *ok < key) {
+            // A first label value that would read as the overflow key gets one more `_`.
+            let written: std::borrow::Cow<'_, str> = if level == 0 && depth > 0 && escaped(key) {
+                format!("_{key}").into()
+            } else {
+                key.into()
+            };
+            if let Some(ok) = overflow_key.filter(|ok| *ok < &*written) {
                 entry(w, ok, &mut first)?;
                 write_value(w, self.overflow.as_ref().unwrap_or(&Value::Counter(0)))?;
                 overflow_key = None;
             }
-            entry(w, key, &mut first)?;
+            entry(w, &written, &mut first)?;
             if level + 1 >= depth {
                 // Label sets are unique, so at the last level each key holds one row.
                 write_value(w, &self.rows[rows[i] as usize].value)?;
@@ -170,14 +175,176 @@ impl FamilyRows {
     }
 }
 
-/// A series value as expvar writes its `Int` and `Float`.
+/// Whether a first label value is written with one more `_`: it is `_`s and then the
+/// overflow marker, so it would read as (or as an escaped) overflow key.
+fn escaped(label: &str) -> bool {
+    label.trim_start_matches('_') == crate::OVERFLOW_KEY
+}
+
+/// A series value as expvar writes its `Int` and `Float`; a distribution as an object.
 pub(crate) fn write_value<W: ?Sized + Write>(w: &mut W, value: &Value) -> io::Result<()> {
-    match *value {
-        Value::Counter(v) => format::write_u64(w, v),
-        Value::Gauge(v) => format::write_i64(w, v),
-        Value::CounterF64(v) | Value::GaugeF64(v) => format::write_f64(w, v, Style::Expvar),
-        // Kinds added to core later (histograms) get their own shape here; until then a
-        // value this crate does not know is written as null, which every reader accepts.
+    match value {
+        Value::Counter(v) => format::write_u64(w, *v),
+        Value::Gauge(v) => format::write_i64(w, *v),
+        Value::CounterF64(v) | Value::GaugeF64(v) => format::write_f64(w, *v, Style::Expvar),
+        Value::Histogram(h) | Value::Summary(h) => write_distribution(w, h),
+        // A kind core adds later and this crate does not know yet: null, which every
+        // reader accepts, rather than a guess.
         _ => w.write_all(b"null"),
+    }
+}
+
+/// `{"count": 4, "max": 0.5, "min": 0.005, "p50": 0.05, ..., "sum": 0.605}`, keys sorted.
+fn write_distribution<W: ?Sized + Write>(w: &mut W, h: &HistogramValue) -> io::Result<()> {
+    let mut fields: Vec<(String, Option<f64>)> = vec![
+        ("max".to_owned(), h.max()),
+        ("min".to_owned(), h.min()),
+        ("sum".to_owned(), Some(h.sum())),
+    ];
+    fields.extend(h.quantiles().map(|(q, v)| (quantile_key(q), v)));
+    fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut f = GoFormatter::new(Style::Expvar);
+    f.begin_object(w)?;
+    f.begin_object_key(w, true)?;
+    format::write_str(w, "count", Style::Expvar)?;
+    f.begin_object_value(w)?;
+    format::write_u64(w, h.count())?;
+    // "count" sorts before every other key ("max", "min", "p..", "sum").
+    for (key, v) in &fields {
+        f.begin_object_key(w, false)?;
+        format::write_str(w, key, Style::Expvar)?;
+        f.begin_object_value(w)?;
+        match v {
+            Some(v) => format::write_f64(w, *v, Style::Expvar)?,
+            None => w.write_all(b"null")?,
+        }
+    }
+    f.end_object(w)
+}
+
+/// `p50`, `p90`, `p99`, `p999` for 0.5, 0.9, 0.99, 0.999: the percentile's digits.
+fn quantile_key(q: f64) -> String {
+    let percent = format!("{}", q * 100.0);
+    // 0.999 * 100 is 99.9 in f64 arithmetic; keep the digits only.
+    let digits: String = percent.chars().filter(char::is_ascii_digit).collect();
+    format!("p{digits}")
+}
+
+#[cfg(test)]
+mod tests {
+    use prism_core::{Counter, Family, Gauge, Histogram, Registry};
+
+    fn doc(registry: &Registry) -> String {
+        crate::render_to_string(registry)
+    }
+
+    #[test]
+    fn labelled_families_nest_one_level_per_label_with_sorted_keys() {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let f = registry
+            .register("f", "F.", Family::<Counter>::new(["a", "b"]))
+            .unwrap();
+        for (a, b, n) in [("z", "2", 1), ("a", "9", 2), ("z", "10", 3), ("a", "", 4)] {
+            f.get(&[a, b]).add(n);
+        }
+        registry
+            .register("empty", "E.", Family::<Gauge>::new(["k"]))
+            .unwrap();
+        assert_eq!(
+            doc(&registry),
+            "{\n\"empty\": {},\n\"f\": {\"a\": {\"\": 4, \"9\": 2}, \"z\": {\"10\": 3, \"2\": 1}}\n}\n"
+        );
+    }
+
+    #[test]
+    fn the_overflow_key_always_means_the_overflow_series() {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let f = registry
+            .register(
+                "f",
+                "F.",
+                Family::<Counter>::builder(["k"])
+                    .cardinality_limit(3)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        // Without an overflow series, a label value equal to the marker is still escaped.
+        f.get(&["otel_metric_overflow=true"]).inc();
+        f.get(&["_otel_metric_overflow=true"]).add(2);
+        f.get(&["a"]).add(3);
+        assert_eq!(
+            doc(&registry),
+            "{\n\"f\": {\"__otel_metric_overflow=true\": 2, \"_otel_metric_overflow=true\": 1, \
+             \"a\": 3}\n}\n"
+        );
+        f.get(&["b"]).add(10);
+        f.get(&["c"]).add(20);
+        assert_eq!(
+            doc(&registry),
+            "{\n\"f\": {\"__otel_metric_overflow=true\": 2, \"_otel_metric_overflow=true\": 1, \
+             \"a\": 3, \"otel_metric_overflow=true\": 30}\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_family_without_labels_is_a_number_or_an_object_with_its_overflow() {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let f = registry
+            .register("f", "F.", Family::<Counter>::new(Vec::<String>::new()))
+            .unwrap();
+        assert_eq!(doc(&registry), "{\n\"f\": {}\n}\n");
+        f.get::<&str>(&[]).add(2);
+        assert_eq!(doc(&registry), "{\n\"f\": 2\n}\n");
+        f.get(&["wrong arity"]).add(5);
+        assert_eq!(
+            doc(&registry),
+            "{\n\"f\": {\"\": 2, \"otel_metric_overflow=true\": 5}\n}\n"
+        );
+    }
+
+    #[test]
+    fn histograms_are_objects_of_count_sum_min_max_and_quantiles() {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let h = Histogram::builder()
+            .unit_scale(1.0)
+            .highest(1000)
+            .buckets([10.0, 100.0]);
+        let h = registry.register("h", "H.", h.build().unwrap()).unwrap();
+        assert_eq!(
+            doc(&registry),
+            "{\n\"h\": {\"count\": 0, \"max\": null, \"min\": null, \"p50\": null, \"p90\": null, \
+             \"p99\": null, \"p999\": null, \"sum\": 0}\n}\n"
+        );
+        for v in [5, 50, 50, 500] {
+            h.record(v);
+        }
+        let out = doc(&registry);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let read = registry.snapshot();
+        let want = read.family("h").unwrap().series[0]
+            .value
+            .as_histogram()
+            .unwrap()
+            .clone();
+        assert_eq!(parsed["h"]["count"], 4);
+        assert_eq!(parsed["h"]["sum"], 605);
+        assert_eq!(parsed["h"]["min"].as_f64(), want.min());
+        assert_eq!(parsed["h"]["max"].as_f64(), want.max());
+        assert_eq!(parsed["h"]["p50"].as_f64(), want.p50());
+        assert_eq!(parsed["h"]["p999"].as_f64(), want.p999());
+        assert!(
+            out.starts_with("{\n\"h\": {\"count\": 4, \"max\": "),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn quantile_keys_are_the_percentile_digits() {
+        let keys: Vec<String> = prism_core::QUANTILES
+            .iter()
+            .map(|&q| super::quantile_key(q))
+            .collect();
+        assert_eq!(keys, ["p50", "p90", "p99", "p999"]);
     }
 }

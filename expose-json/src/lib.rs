@@ -79,7 +79,10 @@
 //!   order: `{"GET": {"200": 3}}`;
 //! - past its cardinality limit, the overflow series is at the top level of the family's
 //!   map under `otel_metric_overflow=true` (see [`OVERFLOW_KEY`]);
-//! - a labelled family with no series yet is `{}`.
+//! - a labelled family with no series yet is `{}`;
+//! - a histogram or summary series is an object: `{"count": 4, "max": 0.5, "min": 0.005,
+//!   "p50": 0.05, "p90": 0.5, "p99": 0.5, "p999": 0.5, "sum": 0.605}` (min, max and the
+//!   quantiles `null` while empty; buckets are left to Prometheus and OTLP).
 //!
 //! # Go's API
 //!
@@ -137,8 +140,25 @@ pub use vars::{global, Vars, VarsBuilder};
 use prism_core::Registry;
 
 /// The key of a family's overflow series in its JSON map: `otel_metric_overflow=true`
-/// ([`prism_core::OVERFLOW_LABEL`], `=`, `true`). Should a first label value be exactly
-/// this string, the overflow key gets leading `_` until it is unique.
+/// ([`prism_core::OVERFLOW_LABEL`], `=`, `true`), at the top level of the family's map.
+///
+/// The key always means the overflow series: a first label value made of `_`s and then
+/// this string is written with one more leading `_` (whether or not the family has an
+/// overflow series), so a reader strips one `_` from keys of that shape and reads the bare
+/// key as the overflow series.
+///
+/// ```
+/// let registry = prism_core::Registry::builder().self_telemetry(false).build();
+/// let f = prism_core::Family::<prism_core::Counter>::builder(["k"]).cardinality_limit(1).build()?;
+/// let f = registry.register("f", "F.", f)?;
+/// f.get(&["otel_metric_overflow=true"]).inc(); // a label value that looks like the key
+/// f.get(&["refused"]).add(5);                   // past the limit: the overflow series
+/// assert_eq!(
+///     prism_json::render_to_string(&registry),
+///     "{\n\"f\": {\"_otel_metric_overflow=true\": 1, \"otel_metric_overflow=true\": 5}\n}\n"
+/// );
+/// # Ok::<(), prism_core::Error>(())
+/// ```
 pub const OVERFLOW_KEY: &str = "otel_metric_overflow=true";
 
 /// Writes the registry alone (no Go-style variables, no `cmdline`, no `memstats`) as a

@@ -371,17 +371,15 @@ impl FamilySpec {
                     None => {
                         let id = fresh(ids);
                         ops.push(Op::New(id.clone(), Kind::Map));
-                        ops.push(Op::MapSet(
-                            parent.clone(),
-                            values[depth - 1].clone(),
-                            id.clone(),
-                        ));
+                        let key = first_level(depth - 1, &values[depth - 1]);
+                        ops.push(Op::MapSet(parent.clone(), key, id.clone()));
                         maps.insert(path, id.clone());
                         id
                     }
                 };
             }
-            let leaf = values.last().cloned().unwrap_or_default();
+            let last = values.last().map_or("", String::as_str);
+            let leaf = first_level(values.len().saturating_sub(1), last);
             ops.push(if self.float {
                 Op::MapAddFloat(parent, leaf, *v)
             } else {
@@ -389,10 +387,7 @@ impl FamilySpec {
             });
         }
         if let Some(total) = overflow {
-            let mut key = prism_json::OVERFLOW_KEY.to_owned();
-            while live.iter().any(|values| values.first() == Some(&key)) {
-                key.insert(0, '_');
-            }
+            let key = prism_json::OVERFLOW_KEY.to_owned();
             ops.push(if self.float {
                 Op::MapAddFloat(root.clone(), key, total)
             } else {
@@ -401,6 +396,16 @@ impl FamilySpec {
         }
         ops.push(Op::Publish(root, self.name.clone()));
         ops
+    }
+}
+
+/// A label value as the family's JSON map keys it: at the first level, `_`s and the
+/// overflow marker get one more `_`, so that the bare marker always means the overflow.
+fn first_level(level: usize, value: &str) -> String {
+    if level == 0 && value.trim_start_matches('_') == prism_json::OVERFLOW_KEY {
+        format!("_{value}")
+    } else {
+        value.to_owned()
     }
 }
 
@@ -902,6 +907,22 @@ fn registry_families_equal_nested_go_maps() {
             (values(&["_otel_metric_overflow=true"]), 5.0),
             (values(&["spill"]), 6.0),
             (values(&["spill2"]), 7.0),
+        ],
+    });
+    s.families.push(FamilySpec {
+        name: "marker_no_overflow".into(),
+        labels: labels(&["k", "j"]),
+        float: true,
+        counter: false,
+        limit: 10,
+        series: vec![
+            (
+                values(&[prism_json::OVERFLOW_KEY, prism_json::OVERFLOW_KEY]),
+                1.0,
+            ),
+            (values(&["__otel_metric_overflow=true", "x"]), 2.0),
+            (values(&["^", "y"]), 3.0),
+            (values(&["`", "z"]), 4.0),
         ],
     });
     s.families.push(FamilySpec {

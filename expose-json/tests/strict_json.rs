@@ -19,6 +19,8 @@ fn hostile() -> impl Strategy<Value = String> {
         proptest::collection::vec(any::<u8>(), 0..24)
             .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
         (0usize..3, ".{0,3}").prop_map(|(n, s)| s.repeat(10_000 / s.len().max(1) * n)),
+        // First label values that read like JSON's overflow key.
+        (0usize..3).prop_map(|n| "_".repeat(n) + prism_json::OVERFLOW_KEY),
     ]
 }
 
@@ -210,18 +212,26 @@ proptest! {
         prop_assert_eq!(&top["depth"], &Value::from(-3));
         prop_assert!(top["cmdline"].is_array());
         prop_assert!(top["memstats"].is_object());
+        // The overflow series is under the bare marker; first label values that read
+        // like it carry one more `_`.
+        let requests_json = top["requests"].as_object().unwrap();
         for ((a, b), n) in &expected_series {
-            prop_assert_eq!(&top["requests"][a][b], &Value::from(*n), "series {:?} {:?}", a, b);
+            let first = if a.trim_start_matches('_') == prism_json::OVERFLOW_KEY {
+                format!("_{a}")
+            } else {
+                a.clone()
+            };
+            prop_assert_eq!(&requests_json[&first][b], &Value::from(*n), "series {:?} {:?}", a, b);
         }
+        let marker = requests_json.get(prism_json::OVERFLOW_KEY);
         if overflow > 0 {
-            let marker = top["requests"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .find(|(k, _)| k.trim_start_matches('_') == prism_json::OVERFLOW_KEY
-                    && !expected_series.keys().any(|(a, _)| a == *k));
-            prop_assert_eq!(marker.map(|(_, v)| v), Some(&Value::from(overflow)));
+            prop_assert_eq!(marker, Some(&Value::from(overflow)));
+        } else {
+            prop_assert_eq!(marker, None);
         }
+        let first_values: std::collections::BTreeSet<&String> =
+            expected_series.keys().map(|(a, _)| a).collect();
+        prop_assert_eq!(requests_json.len(), first_values.len() + usize::from(overflow > 0));
         // The self-telemetry is in the document too.
         prop_assert!(top["prism_families"].is_number());
         prop_assert_eq!(
