@@ -46,7 +46,7 @@ pub struct Renderer {
     encoder: prometheus_client::registry::Registry,
     family: FamilyBuf,
     scratch: String,
-    line: String,
+    completed: String,
 }
 
 impl Renderer {
@@ -61,7 +61,7 @@ impl Renderer {
             encoder,
             family: FamilyBuf::default(),
             scratch: String::new(),
-            line: String::new(),
+            completed: String::new(),
         }
     }
 
@@ -80,7 +80,7 @@ impl Renderer {
             encoder: &self.encoder,
             family: &mut self.family,
             scratch: &mut self.scratch,
-            line: &mut self.line,
+            completed: &mut self.completed,
             out: &mut writer,
             result: Ok(()),
         };
@@ -194,7 +194,7 @@ struct RenderVisitor<'r> {
     encoder: &'r prometheus_client::registry::Registry,
     family: &'r mut FamilyBuf,
     scratch: &'r mut String,
-    line: &'r mut String,
+    completed: &'r mut String,
     out: &'r mut dyn Write,
     result: fmt::Result,
 }
@@ -239,7 +239,7 @@ impl RenderVisitor<'_> {
         encoded?;
 
         if complete {
-            complete_openmetrics(self.family, self.scratch, self.line, self.out)?;
+            complete_openmetrics(self.family, self.scratch, self.completed, self.out)?;
         }
         Ok(())
     }
@@ -272,17 +272,29 @@ enum Target {
 /// series, in order, each `<name><suffix><labels> <value>`. Label values and HELP text are
 /// escaped, so a raw newline only ever ends a line and the value is everything after the
 /// line's last space: the lines can be matched to the series without parsing them.
+///
+/// The completed text is gathered in `completed` and handed to `out` in large pieces, so
+/// the cost per line is a few appends to a `String` rather than calls through `dyn Write`.
 fn complete_openmetrics(
     family: &FamilyBuf,
     text: &str,
-    line_buf: &mut String,
+    completed: &mut String,
     out: &mut dyn Write,
 ) -> fmt::Result {
+    /// Hand `completed` to `out` once it holds this much: large enough that the calls
+    /// through `dyn Write` do not count, small enough to stay in cache.
+    const FLUSH_AT: usize = 32 * 1024;
+
     let counter = family.metric_type == MetricType::Counter;
     let mut samples = family.samples.iter();
+    completed.clear();
     for line in text.split_inclusive('\n') {
+        if completed.len() >= FLUSH_AT {
+            out.write_str(completed)?;
+            completed.clear();
+        }
         if line.starts_with('#') {
-            out.write_str(line)?;
+            completed.push_str(line);
             continue;
         }
         let (Some(sample), Some(space)) = (samples.next(), line.rfind(' ')) else {
@@ -290,18 +302,18 @@ fn complete_openmetrics(
                 false,
                 "prometheus-client wrote a line the bridge did not expect: {line:?}"
             );
-            out.write_str(line)?;
+            completed.push_str(line);
             continue;
         };
         // `head` is the line up to and including the space before the value.
         let head = &line[..=space];
         match sample.value {
             Number::F64(v) if !v.is_finite() => {
-                out.write_str(head)?;
-                out.write_str(non_finite(v))?;
-                out.write_str("\n")?;
+                completed.push_str(head);
+                completed.push_str(non_finite(v));
+                completed.push('\n');
             }
-            _ => out.write_str(line)?,
+            _ => completed.push_str(line),
         }
         if counter && sample.created_unix_nanos != 0 {
             // `head` is `<name>_total<labels> `: the `_created` line reuses the labels
@@ -311,17 +323,15 @@ fn complete_openmetrics(
                 .strip_prefix(family.name.as_str())
                 .and_then(|rest| rest.strip_prefix("_total"));
             if let Some(labels) = labels {
-                line_buf.clear();
-                line_buf.push_str(&family.name);
-                line_buf.push_str("_created");
-                line_buf.push_str(labels);
-                push_unix_seconds(sample.created_unix_nanos, line_buf);
-                line_buf.push('\n');
-                out.write_str(line_buf)?;
+                completed.push_str(&family.name);
+                completed.push_str("_created");
+                completed.push_str(labels);
+                push_unix_seconds(sample.created_unix_nanos, completed);
+                completed.push('\n');
             } else {
                 debug_assert!(false, "counter line without `<name>_total`: {line:?}");
             }
         }
     }
-    Ok(())
+    out.write_str(completed)
 }
