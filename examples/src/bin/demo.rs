@@ -1,6 +1,9 @@
 //! The prism demo service: one metric of each kind, updated by a few worker threads,
 //! served over HTTP on 127.0.0.1:9898 (change it with `--listen ADDR`).
 //!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, it also pushes OTLP there (interval from
+//! `OTEL_METRIC_EXPORT_INTERVAL`, protocol from `OTEL_EXPORTER_OTLP_PROTOCOL`), and says so.
+//!
 //! Endpoints: `/` (an index), `/metrics` (Prometheus 0.0.4 or OpenMetrics, negotiated on
 //! `Accept`), `/debug/vars` (expvar JSON) and `/snapshot` (the core read path as plain text).
 
@@ -188,6 +191,30 @@ fn routes(registry: Registry) -> Router {
         )
 }
 
+/// Ctrl-C, or SIGTERM where there are signals: both stop the server gracefully, so the OTLP
+/// exporter flushes once.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let listen = match parse_listen() {
@@ -221,13 +248,37 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let otel = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        match prism::otel::Exporter::from_env(registry.clone())
+            .and_then(prism::otel::Exporter::start)
+        {
+            Ok(handle) => {
+                println!(
+                    "pushing OTLP ({}) to {} every {:?}",
+                    handle.protocol().as_str(),
+                    handle.endpoint(),
+                    handle.interval()
+                );
+                Some(handle)
+            }
+            Err(e) => {
+                eprintln!("demo: OTLP exporter: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
     let local = listener.local_addr().unwrap_or(listen);
     println!("prism demo listening on http://{local}/ (Ctrl-C to stop)");
-    let server = axum::serve(listener, routes(registry)).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
+    let server = axum::serve(listener, routes(registry)).with_graceful_shutdown(shutdown_signal());
     if let Err(e) = server.await {
         eprintln!("demo: server error: {e}");
+    }
+    if let Some(handle) = otel {
+        if let Err(e) = handle.shutdown_async(Duration::from_secs(5)).await {
+            eprintln!("demo: OTLP shutdown: {e}");
+        }
     }
     stop.store(true, Ordering::Relaxed);
     for w in workers {
