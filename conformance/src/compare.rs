@@ -206,13 +206,12 @@ fn families(l: &Family, r: &Family, carries: Carries, rules: Rules, push: &mut P
             }
             continue;
         };
-        if !points_agree(
-            &ls.point,
-            &rs.point,
-            kind,
-            rules.moving,
-            carries.big_integers,
-        ) {
+        let (lp, rp) = if carries.buckets {
+            (ls.point.clone(), rs.point.clone())
+        } else {
+            (without_buckets(&ls.point), without_buckets(&rs.point))
+        };
+        if !points_agree(&lp, &rp, kind, rules.moving, carries.big_integers) {
             push(
                 Field::Value,
                 Some(labels),
@@ -241,6 +240,18 @@ fn families(l: &Family, r: &Family, carries: Carries, rules: Rules, push: &mut P
                 );
             }
         }
+    }
+}
+
+/// A histogram as a format without buckets shows it: count and sum.
+fn without_buckets(p: &Point) -> Point {
+    match p {
+        Point::Histogram { count, sum, .. } => Point::Histogram {
+            count: *count,
+            sum: *sum,
+            buckets: Vec::new(),
+        },
+        other => other.clone(),
     }
 }
 

@@ -57,6 +57,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../scenarios/overflow_key_collision.json"),
     ),
     (
+        "histograms.json",
+        include_str!("../scenarios/histograms.json"),
+    ),
+    (
         "overflow_key_as_label_value.json",
         include_str!("../scenarios/overflow_key_as_label_value.json"),
     ),
@@ -77,16 +81,34 @@ pub struct KnownFailure {
 }
 
 /// The open known failures.
-pub const KNOWN_FAILURES: &[KnownFailure] = &[KnownFailure {
-    scenario: "overflow_key_as_label_value",
-    format: Format::Json,
-    reason: "prism-json writes a first label value `otel_metric_overflow=true` under the very \
-             key it writes the overflow series under when the family has no overflow series \
-             (`{\"otel_metric_overflow=true\": 1}`), so no reader can tell the label value from \
-             the overflow series; the `_` prefix only disambiguates while both exist. Reported \
-             to the lead with issue 6's report; to be fixed in prism-json (for example: give a \
-             first label value matching `_*otel_metric_overflow=true` one more `_`, always).",
-}];
+pub const KNOWN_FAILURES: &[KnownFailure] = &[
+    KnownFailure {
+        scenario: "histograms",
+        format: Format::Prometheus,
+        reason: "prism-prom renders no histogram or summary family (core has produced `Value::Histogram` \
+              and `Value::Summary` since its histogram commit; prism-prom still leaves them out \
+              as kinds without values). Reported to the lead with issue 6's report.",
+    },
+    KnownFailure {
+        scenario: "histograms",
+        format: Format::OpenMetrics,
+        reason: "prism-prom renders no histogram or summary family (core has produced `Value::Histogram` \
+              and `Value::Summary` since its histogram commit; prism-prom still leaves them out \
+              as kinds without values). Reported to the lead with issue 6's report.",
+    },
+    KnownFailure {
+        scenario: "histograms",
+        format: Format::OtlpJson,
+        reason: "prism-otel encodes no histogram or summary family (its `Shape::of` still leaves them \
+              out as kinds core does not produce). Reported to the lead with issue 6's report.",
+    },
+    KnownFailure {
+        scenario: "histograms",
+        format: Format::OtlpProto,
+        reason: "prism-otel encodes no histogram or summary family (its `Shape::of` still leaves them \
+              out as kinds core does not produce). Reported to the lead with issue 6's report.",
+    },
+];
 
 /// Whether a scenario's failure in a format is a listed known failure.
 pub fn known_failure(scenario: &str, format: Format) -> Option<&'static KnownFailure> {

@@ -8,6 +8,8 @@
 //! | the overflow series | `otel_metric_overflow="true"` |
 //! | `Counter(u64)`, `Gauge(i64)` | [`Number::Int`] |
 //! | `CounterF64`, `GaugeF64` (NaN and infinities included) | [`Number::Float`] |
+//! | `Histogram`: count, sum, per-bucket counts | [`Point::Histogram`]: count, sum, cumulative buckets ending in `+Inf` |
+//! | `Summary`: count, sum, quantiles | [`Point::Summary`]: count, sum, the quantiles that have a value (none when empty) |
 //! | `created_unix_nanos` (0: the clock read before 1970) | start time (0: none) |
 
 use std::collections::BTreeMap;
@@ -15,7 +17,7 @@ use std::fmt;
 
 use prism_core::{Snapshot, Value};
 
-use crate::model::{Family, Kind, Labels, Number, Point, Samples, Series};
+use crate::model::{Bucket, Family, Kind, Labels, Number, Point, Samples, Series};
 
 /// A core value this crate does not know yet (core's `Value` is `#[non_exhaustive]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,11 +82,27 @@ pub fn expected(snapshot: &Snapshot) -> Result<Samples, Unsupported> {
                         .zip(s.label_values.iter().map(String::as_str)),
                 )
             };
-            let number = match s.value {
-                Value::Counter(v) => Number::Int(v.into()),
-                Value::Gauge(v) => Number::Int(v.into()),
-                Value::CounterF64(v) | Value::GaugeF64(v) => Number::Float(v),
-                ref other => {
+            let point = match &s.value {
+                Value::Counter(v) => Point::Number(Number::Int((*v).into())),
+                Value::Gauge(v) => Point::Number(Number::Int((*v).into())),
+                Value::CounterF64(v) | Value::GaugeF64(v) => Point::Number(Number::Float(*v)),
+                Value::Histogram(h) => Point::Histogram {
+                    count: h.count(),
+                    sum: Number::Float(h.sum()),
+                    buckets: h
+                        .cumulative()
+                        .map(|(le, count)| Bucket { le, count })
+                        .collect(),
+                },
+                Value::Summary(h) => Point::Summary {
+                    count: h.count(),
+                    sum: Number::Float(h.sum()),
+                    quantiles: h
+                        .quantiles()
+                        .filter_map(|(q, v)| v.map(|v| (q, Number::Float(v))))
+                        .collect(),
+                },
+                other => {
                     return Err(Unsupported {
                         family: d.name().to_owned(),
                         value: format!("{other:?}"),
@@ -94,7 +112,7 @@ pub fn expected(snapshot: &Snapshot) -> Result<Samples, Unsupported> {
             series.insert(
                 labels,
                 Series {
-                    point: Point::Number(number),
+                    point,
                     created_unix_nanos: (s.created_unix_nanos != 0).then_some(s.created_unix_nanos),
                 },
             );

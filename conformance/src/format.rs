@@ -39,6 +39,8 @@ pub struct Carries {
     /// parsers skip the blanks between the name and the help text, so the help is compared
     /// without its leading spaces and tabs there.
     pub help_leading_blanks: bool,
+    /// A histogram's buckets (JSON has only its count, sum and quantiles).
+    pub buckets: bool,
     /// Integers above `i64::MAX` exactly. OTLP's `as_int` is an `i64`: a `u64` counter above
     /// it can only be an `as_double`, and is then compared with the nearest `f64`.
     pub big_integers: bool,
@@ -52,6 +54,7 @@ impl Carries {
         unit: true,
         created: true,
         help_leading_blanks: true,
+        buckets: true,
         big_integers: true,
     };
 
@@ -63,6 +66,7 @@ impl Carries {
             unit: self.unit && other.unit,
             created: self.created && other.created,
             help_leading_blanks: self.help_leading_blanks && other.help_leading_blanks,
+            buckets: self.buckets && other.buckets,
             big_integers: self.big_integers && other.big_integers,
         }
     }
@@ -99,6 +103,7 @@ impl Format {
                 unit: false,
                 created: false,
                 help_leading_blanks: true,
+                buckets: false,
                 big_integers: true,
             },
             Format::Prometheus => Carries {
@@ -107,6 +112,7 @@ impl Format {
                 unit: false,
                 created: false,
                 help_leading_blanks: false,
+                buckets: true,
                 big_integers: true,
             },
             Format::OpenMetrics => Carries::ALL,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::compare::{compare, Mismatch, Rules, Source};
 use crate::format::Format;
-use crate::model::Samples;
+use crate::model::{Kind, Samples};
 use crate::read::text::{parse, Dialect, TextType};
 use crate::read::{self, Schema, Unknown};
 
@@ -160,7 +160,24 @@ pub fn schema_from_prometheus(bytes: &[u8]) -> Result<Schema, String> {
             .iter()
             .find(|s| s.label(prism_core::OVERFLOW_LABEL).is_none());
         if let Some(sample) = labelled {
-            schema.insert(name, sample.labels.iter().map(|(k, _)| k.clone()));
+            let skip = match family.kind {
+                TextType::Histogram => "le",
+                TextType::Summary => "quantile",
+                _ => "",
+            };
+            schema.insert(
+                name,
+                sample
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| k != skip)
+                    .map(|(k, _)| k.clone()),
+            );
+            match family.kind {
+                TextType::Histogram => schema.set_kind(name, Kind::Histogram),
+                TextType::Summary => schema.set_kind(name, Kind::Summary),
+                _ => {}
+            }
         }
     }
     Ok(schema)

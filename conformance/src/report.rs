@@ -168,13 +168,7 @@ pub fn check_named(name: &str, registry: &Registry) -> Report {
             }
         }
     };
-    let mut schema = Schema::default();
-    for family in &snapshot.families {
-        schema.insert(
-            family.descriptor.name(),
-            family.descriptor.label_names().iter().cloned(),
-        );
-    }
+    let schema = Schema::of_snapshot(&snapshot);
     let columns = Format::ALL
         .into_iter()
         .map(|format| {

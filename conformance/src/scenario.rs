@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use prism_core::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Max, Metadata,
-    Metric, Min, Overflow, Registry,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
+    Metadata, Metric, Min, Overflow, Registry, Summary,
 };
 use serde::Deserialize;
 
@@ -76,6 +76,14 @@ pub struct FamilySpec {
     /// The constant a `counter_fn` or `gauge_fn` returns.
     #[serde(default)]
     pub value: Option<serde_json::Value>,
+    /// A `histogram`'s explicit bucket bounds, in exported units (default: core's latency
+    /// bounds in seconds).
+    #[serde(default)]
+    pub buckets: Option<Vec<f64>>,
+    /// What one recorded unit is in exported units, for `histogram` and `summary` (default
+    /// core's: nanoseconds recorded, seconds exported, `1e-9`).
+    #[serde(default)]
+    pub unit_scale: Option<f64>,
 }
 
 /// The metric types a scenario can register.
@@ -92,6 +100,8 @@ pub enum MetricType {
     Capped,
     CounterFn,
     GaugeFn,
+    Histogram,
+    Summary,
 }
 
 /// A family's overflow policy.
@@ -138,7 +148,7 @@ pub enum Op {
     Sub,
     /// `set(value)` (gauges).
     Set,
-    /// `observe(value)` (`max`, `min`).
+    /// `observe(value)` (`max`, `min`); `record(value)` (`histogram`, `summary`).
     Observe,
     /// `reset()` (`max`, `min`).
     Reset,
@@ -204,6 +214,8 @@ enum Handle {
     Max(Slot<Max>),
     Min(Slot<Min>),
     Capped(Slot<Capped>),
+    Histogram(Slot<Histogram>),
+    Summary(Slot<Summary>),
     Fn,
 }
 
@@ -328,6 +340,24 @@ impl Scenario {
                 .map(Slot::Family)
                 .map_err(|e| e.to_string())
         }
+        let distribution = matches!(spec.metric, MetricType::Histogram | MetricType::Summary);
+        if (spec.buckets.is_some() && spec.metric != MetricType::Histogram)
+            || (spec.unit_scale.is_some() && !distribution)
+        {
+            return Err(
+                "`buckets` are for `histogram`, `unit_scale` for `histogram` and `summary`".into(),
+            );
+        }
+        let histogram = || -> Result<prism_core::HistogramConfig, String> {
+            let mut builder = Histogram::builder();
+            if let Some(scale) = spec.unit_scale {
+                builder = builder.unit_scale(scale);
+            }
+            if let Some(bounds) = &spec.buckets {
+                builder = builder.buckets(bounds.iter().copied());
+            }
+            builder.config().map_err(|e| e.to_string())
+        };
         if spec.cap.is_some() != (spec.metric == MetricType::Capped) {
             return Err("`cap` is for `capped`, and `capped` needs it".into());
         }
@@ -349,6 +379,16 @@ impl Scenario {
             MetricType::Capped => {
                 let cap = spec.cap.unwrap_or_default();
                 Handle::Capped(slot(registry, spec, meta(), move || Capped::new(cap))?)
+            }
+            MetricType::Histogram => {
+                let config = histogram()?;
+                Handle::Histogram(slot(registry, spec, meta(), move || config.build())?)
+            }
+            MetricType::Summary => {
+                let config = histogram()?;
+                Handle::Summary(slot(registry, spec, meta(), move || {
+                    Summary::from(config.build())
+                })?)
             }
             MetricType::CounterFn | MetricType::GaugeFn => {
                 if spec.labels.is_some() {
@@ -514,6 +554,26 @@ fn apply_step(
                     slot.with(labels, |m| {
                         let _ = m.try_add(n);
                     })
+                }
+                _ => bad(),
+            }
+        }
+        Handle::Histogram(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Observe => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| m.record(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::Summary(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Observe => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| m.record(n))
                 }
                 _ => bad(),
             }

@@ -38,15 +38,18 @@ fn check_of_passing_scenarios_prints_a_row_each_and_exits_0() {
 
 #[test]
 fn check_exits_1_on_a_mismatch_and_names_it() {
-    let o = run(&["check", "overflow_key_as_label_value"]);
+    // `histograms` is a known failure (prism-prom and prism-otel leave histograms out): the
+    // CLI still reports it and still exits 1.
+    let o = run(&["check", "histograms"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("FAIL(2)"), "{out}");
+    assert!(out.contains("FAIL("), "{out}");
     assert!(
-        out.contains(r#"overflow_key_as_label_value: json: series keys{k="otel_metric_overflow=true"}: series: core read says 1, json says no such series"#),
+        out.contains("histograms: prometheus: family payload_bytes: family: core read says 1 series, prometheus says no such family"),
         "{out}"
     );
     assert!(out.contains("known failure"), "{out}");
+    assert!(out.contains("MISMATCH"), "{out}");
 }
 
 #[test]

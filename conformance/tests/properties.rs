@@ -35,6 +35,9 @@ fn metric_type() -> impl Strategy<Value = MetricType> {
         Just(MetricType::Capped),
         Just(MetricType::CounterFn),
         Just(MetricType::GaugeFn),
+        // Histograms and summaries are left out while prism-prom and prism-otel do not
+        // render them (corpus::KNOWN_FAILURES, scenario `histograms`); add
+        // `Just(MetricType::Histogram), Just(MetricType::Summary)` here when they do.
     ]
 }
 
@@ -115,6 +118,9 @@ fn op_for(t: MetricType) -> BoxedStrategy<(Op, Option<Value>)> {
             (0u64..50).prop_map(|v| (Op::TryAdd, Some(json!(v)))),
         ]
         .boxed(),
+        MetricType::Histogram | MetricType::Summary => (0u64..100_000_000_000)
+            .prop_map(|v| (Op::Observe, Some(json!(v))))
+            .boxed(),
         MetricType::CounterFn | MetricType::GaugeFn => none(Op::Inc),
     }
 }
@@ -156,6 +162,8 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
                 })),
                 cap: (t == MetricType::Capped).then_some(100),
                 value,
+                buckets: None,
+                unit_scale: None,
             });
             let arity = labels;
             let steps = if is_fn {

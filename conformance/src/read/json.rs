@@ -9,7 +9,9 @@
 //! | `"x": 3` | family `x`, one series without labels |
 //! | `"x": {"GET": {"200": 3}}` with labels `method`, `code` | `x{code="200",method="GET"} 3` |
 //! | `"x": {}` | family `x` without series |
-//! | `"otel_metric_overflow=true": 5` in a family's top map (leading `_` added by prism-json while a label value takes that key) | `x{otel_metric_overflow="true"} 5` |
+//! | `"otel_metric_overflow=true": 5` in a family's top map | `x{otel_metric_overflow="true"} 5` |
+//! | a first-level key `_` + `_*otel_metric_overflow=true` | that label value, one `_` removed (prism-json adds one to any first label value shaped like the overflow key) |
+//! | a histogram or summary series: `{"count", "sum", "min", "max", "p50", "p90", "p99", "p999"}` (see [`Schema::set_kind`]) | count and sum (a histogram has no buckets in JSON), a summary's quantiles; min and max are checked to be numbers or null |
 //! | `null` | a non-finite value, NaN or an infinity ([`Number::NonFinite`]) |
 //!
 //! Strict: the document is one JSON object; `NaN`, `Infinity` and repeated keys are errors,
@@ -20,7 +22,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::model::{Family, Labels, Number, Point, Samples, Series};
+use crate::model::{Family, Kind, Labels, Number, Point, Samples, Series};
 use crate::read::ReadError;
 
 /// Label names per family, in the order prism-json nests their values.
@@ -34,6 +36,8 @@ use crate::read::ReadError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
     families: BTreeMap<String, Vec<String>>,
+    /// Families whose series are objects: histograms and summaries.
+    distributions: BTreeMap<String, Kind>,
 }
 
 impl Schema {
@@ -50,14 +54,37 @@ impl Schema {
         self.families.get(family).map(Vec::as_slice)
     }
 
+    /// Marks a family as a histogram or summary, whose series prism-json writes as
+    /// `{"count", "sum", "min", "max", "p50", "p90", "p99", "p999"}` objects.
+    pub fn set_kind(&mut self, family: &str, kind: Kind) {
+        if matches!(kind, Kind::Histogram | Kind::Summary) {
+            self.distributions.insert(family.to_owned(), kind);
+        } else {
+            self.distributions.remove(family);
+        }
+    }
+
+    /// The kind of a family marked by [`set_kind`](Self::set_kind) as a distribution.
+    pub fn distribution(&self, family: &str) -> Option<Kind> {
+        self.distributions.get(family).copied()
+    }
+
     /// The schema of a registry: its descriptors, self-telemetry included.
     pub fn of_registry(registry: &prism_core::Registry) -> Self {
+        Self::of_snapshot(&registry.snapshot())
+    }
+
+    /// The schema of one read of a registry.
+    pub fn of_snapshot(snapshot: &prism_core::Snapshot) -> Self {
         let mut schema = Schema::default();
-        for family in registry.snapshot().families {
-            schema.insert(
-                family.descriptor.name(),
-                family.descriptor.label_names().iter().cloned(),
-            );
+        for family in &snapshot.families {
+            let d = &family.descriptor;
+            schema.insert(d.name(), d.label_names().iter().cloned());
+            match d.kind() {
+                prism_core::Kind::Histogram => schema.set_kind(d.name(), Kind::Histogram),
+                prism_core::Kind::Summary => schema.set_kind(d.name(), Kind::Summary),
+                _ => {}
+            }
         }
         schema
     }
@@ -107,8 +134,9 @@ pub fn read_json(bytes: &[u8], schema: &Schema, unknown: Unknown) -> Result<Samp
                 Unknown::Skip => continue,
             }
         };
+        let leaf = Leaf(schema.distribution(&key));
         let series =
-            family_series(&value, label_names).map_err(|m| err(format!("{key:?}: {m}")))?;
+            family_series(&value, label_names, leaf).map_err(|m| err(format!("{key:?}: {m}")))?;
         out.families.insert(
             key.clone(),
             Family {
@@ -123,11 +151,85 @@ pub fn read_json(bytes: &[u8], schema: &Schema, unknown: Unknown) -> Result<Samp
     Ok(out)
 }
 
-fn leaf(value: &Json) -> Result<Number, String> {
+fn number(value: &Json) -> Result<Number, String> {
     match value {
         Json::Number(n) => Ok(*n),
         Json::Null => Ok(Number::NonFinite),
         other => Err(format!("expected a number or null, found {other}")),
+    }
+}
+
+/// How a family's series are written: a number, or a distribution object.
+#[derive(Clone, Copy)]
+struct Leaf(Option<Kind>);
+
+/// prism-json's quantile keys and the quantiles they stand for.
+const QUANTILE_KEYS: [(&str, f64); 4] =
+    [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
+
+impl Leaf {
+    /// Whether `value` is one series (not a level of nesting).
+    fn is_series(self, value: &Json) -> bool {
+        match (self.0, value) {
+            (None, Json::Object(_)) => false,
+            (None, _) => true,
+            (Some(_), Json::Object(entries)) => entries.iter().any(|(k, _)| k == "count"),
+            (Some(_), _) => false,
+        }
+    }
+
+    fn read(self, value: &Json) -> Result<Series, String> {
+        let Some(kind) = self.0 else {
+            return Ok(series(number(value)?));
+        };
+        let Json::Object(entries) = value else {
+            return Err(format!("expected a {kind} object, found {value}"));
+        };
+        let mut count = None;
+        let mut sum = None;
+        let mut quantiles = Vec::new();
+        for (k, v) in entries {
+            match k.as_str() {
+                "count" => match v {
+                    Json::Number(Number::Int(c)) => {
+                        count = Some(u64::try_from(*c).map_err(|_| format!("count {c}"))?)
+                    }
+                    other => return Err(format!("count is {other}, not an integer")),
+                },
+                "sum" => sum = Some(number(v)?),
+                "min" | "max" => {
+                    number(v)?;
+                }
+                q => {
+                    let &(_, quantile) = QUANTILE_KEYS
+                        .iter()
+                        .find(|(name, _)| *name == q)
+                        .ok_or_else(|| format!("unexpected key {q:?} in a {kind}"))?;
+                    if *v != Json::Null {
+                        quantiles.push((quantile, number(v)?));
+                    }
+                }
+            }
+        }
+        let count = count.ok_or_else(|| format!("a {kind} without count"))?;
+        let sum = sum.ok_or_else(|| format!("a {kind} without sum"))?;
+        let point = match kind {
+            // JSON has no buckets: the comparison leaves them out for this format.
+            Kind::Histogram => Point::Histogram {
+                count,
+                sum,
+                buckets: Vec::new(),
+            },
+            _ => Point::Summary {
+                count,
+                sum,
+                quantiles,
+            },
+        };
+        Ok(Series {
+            point,
+            created_unix_nanos: None,
+        })
     }
 }
 
@@ -138,29 +240,37 @@ fn series(n: Number) -> Series {
     }
 }
 
-/// The overflow key: `otel_metric_overflow=true` behind any number of `_`.
-fn is_overflow_key(key: &str) -> bool {
+/// `_*otel_metric_overflow=true`: the overflow key itself, or (with at least one `_`) a
+/// first label value prism-json wrote with one `_` more.
+fn overflow_shaped(key: &str) -> bool {
     key.trim_start_matches('_') == format!("{}=true", prism_core::OVERFLOW_LABEL)
 }
 
-fn family_series(value: &Json, names: &[String]) -> Result<BTreeMap<Labels, Series>, String> {
+fn family_series(
+    value: &Json,
+    names: &[String],
+    leaf: Leaf,
+) -> Result<BTreeMap<Labels, Series>, String> {
     let mut out = BTreeMap::new();
     if names.is_empty() {
-        if let Json::Object(entries) = value {
-            // A family without labels in object form: its series under "", and the
-            // overflow series (refused lookups with the wrong number of values).
-            for (key, v) in entries {
-                let labels = if key.is_empty() {
-                    Labels::default()
-                } else if is_overflow_key(key) {
-                    Labels::overflow()
-                } else {
-                    return Err(format!("unexpected key {key:?} in a family without labels"));
-                };
-                out.insert(labels, series(leaf(v)?));
-            }
-        } else {
-            out.insert(Labels::default(), series(leaf(value)?));
+        if leaf.is_series(value) {
+            out.insert(Labels::default(), leaf.read(value)?);
+            return Ok(out);
+        }
+        let Json::Object(entries) = value else {
+            return Err(format!("expected a value, found {value}"));
+        };
+        // A family without labels in object form: its series under "", and the overflow
+        // series (refused lookups with the wrong number of values).
+        for (key, v) in entries {
+            let labels = if key.is_empty() {
+                Labels::default()
+            } else if overflow_shaped(key) && !key.starts_with('_') {
+                Labels::overflow()
+            } else {
+                return Err(format!("unexpected key {key:?} in a family without labels"));
+            };
+            out.insert(labels, leaf.read(v)?);
         }
         return Ok(out);
     }
@@ -170,21 +280,19 @@ fn family_series(value: &Json, names: &[String]) -> Result<BTreeMap<Labels, Seri
             names.len()
         ));
     };
-    // prism-json adds `_` to the overflow key until no first label value equals it, so the
-    // longest such key that exists is the overflow series.
-    let overflow_key = entries
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| is_overflow_key(k))
-        .max_by_key(|k| k.len());
     let mut path = Vec::with_capacity(names.len());
     for (key, v) in entries {
-        if Some(key.as_str()) == overflow_key {
-            out.insert(Labels::overflow(), series(leaf(v)?));
-            continue;
+        if overflow_shaped(key) {
+            if !key.starts_with('_') {
+                out.insert(Labels::overflow(), leaf.read(v)?);
+                continue;
+            }
+            // A first label value shaped like the overflow key: written with one more `_`.
+            path.push(&key[1..]);
+        } else {
+            path.push(key.as_str());
         }
-        path.push(key.as_str());
-        walk(v, names, &mut path, &mut out)?;
+        walk(v, names, leaf, &mut path, &mut out)?;
         path.pop();
     }
     Ok(out)
@@ -193,12 +301,13 @@ fn family_series(value: &Json, names: &[String]) -> Result<BTreeMap<Labels, Seri
 fn walk<'a>(
     value: &'a Json,
     names: &[String],
+    leaf: Leaf,
     path: &mut Vec<&'a str>,
     out: &mut BTreeMap<Labels, Series>,
 ) -> Result<(), String> {
     if path.len() == names.len() {
         let labels = Labels::new(names.iter().map(String::as_str).zip(path.iter().copied()));
-        out.insert(labels, series(leaf(value)?));
+        out.insert(labels, leaf.read(value)?);
         return Ok(());
     }
     let Json::Object(entries) = value else {
@@ -209,7 +318,7 @@ fn walk<'a>(
     };
     for (key, v) in entries {
         path.push(key.as_str());
-        walk(v, names, path, out)?;
+        walk(v, names, leaf, path, out)?;
         path.pop();
     }
     Ok(())
