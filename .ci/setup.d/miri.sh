@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Miri over prism-core's scalable counters (core/src/{cells,cpu,numa,per_cpu,per_thread,
+# sharded,sloppy,striped,sync}.rs and core/tests/scalable_counters.rs), which hold the crate's
+# one `unsafe` block. Miri cannot call `sched_getcpu` (it has no shim for it, and it runs no
+# FFI), so under `cfg(miri)` the per-CPU index takes its safe fallback, the thread index;
+# what Miri checks is everything around it: the padded cells, the once-slots of the striped
+# table, the locks and thread-locals, and the unsafe code of crossbeam-utils, arc-swap,
+# triomphe and hashbrown as core uses them. Isolation is off because the tests read /sys and
+# build a simulated /sys tree in a temp dir.
+#
+# Runs here, in setup, because it needs its own toolchain (nightly with miri and rust-src);
+# skipped with a message where that cannot be installed (an offline machine).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null 2>&1 \
+  || ! cargo +nightly miri --version >/dev/null 2>&1; then
+  echo "miri: SKIPPED: could not install nightly with miri (offline?); the Miri run did not happen" >&2
+  exit 0
+fi
+
+export MIRIFLAGS="-Zmiri-disable-isolation"
+cargo +nightly miri test -p prism-core --lib -- \
+  cells:: cpu:: numa:: per_cpu:: per_thread:: sharded:: sloppy:: striped::
+cargo +nightly miri test -p prism-core --test scalable_counters
