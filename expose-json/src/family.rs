@@ -65,8 +65,13 @@ impl FamilyRows {
             return;
         }
         let first_label = self.labels.len() as u32;
-        for value in sample.label_values() {
+        for (level, value) in sample.label_values().enumerate() {
             let start = self.arena.len() as u32;
+            // The first label keys the family's top map, beside the overflow key: stored
+            // as written, escape included, so sorting and writing need no second look.
+            if level == 0 && escaped(value) {
+                self.arena.push('_');
+            }
             self.arena.push_str(value);
             self.labels.push((start, self.arena.len() as u32));
         }
@@ -97,18 +102,9 @@ impl FamilyRows {
         self.order.extend(0..self.rows.len() as u32);
         let mut order = std::mem::take(&mut self.order);
         order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
             (0..depth)
-                .map(|l| {
-                    let (x, y) = (self.label(a as usize, l), self.label(b as usize, l));
-                    if l == 0 {
-                        // Level 0 sorts by the key as written, escape included.
-                        let x = escaped(x).then_some(b'_').into_iter().chain(x.bytes());
-                        let y = escaped(y).then_some(b'_').into_iter().chain(y.bytes());
-                        x.cmp(y)
-                    } else {
-                        x.cmp(y)
-                    }
-                })
+                .map(|l| self.label(a, l).cmp(self.label(b, l)))
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
@@ -147,18 +143,12 @@ impl FamilyRows {
             while depth > 0 && end < rows.len() && self.label(rows[end] as usize, level) == key {
                 end += 1;
             }
-            // A first label value that would read as the overflow key gets one more `_`.
-            let written: std::borrow::Cow<'_, str> = if level == 0 && depth > 0 && escaped(key) {
-                format!("_{key}").into()
-            } else {
-                key.into()
-            };
-            if let Some(ok) = overflow_key.filter(|ok| *ok < &*written) {
+            if let Some(ok) = overflow_key.filter(|ok| *ok < key) {
                 entry(w, ok, &mut first)?;
                 write_value(w, self.overflow.as_ref().unwrap_or(&Value::Counter(0)))?;
                 overflow_key = None;
             }
-            entry(w, &written, &mut first)?;
+            entry(w, key, &mut first)?;
             if level + 1 >= depth {
                 // Label sets are unique, so at the last level each key holds one row.
                 write_value(w, &self.rows[rows[i] as usize].value)?;

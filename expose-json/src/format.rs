@@ -167,12 +167,38 @@ fn write_u00<W: ?Sized + Write>(writer: &mut W, byte: u8) -> io::Result<()> {
     ])
 }
 
+/// The bytes that make a string need serde_json's escaping or [`GoFormatter`]'s: control
+/// characters, `"`, `\`, `<`, `>`, `&`, and 0xE2, the first byte of U+2028 and U+2029.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'&' as usize] = true;
+    table[0xE2] = true;
+    table
+};
+
 /// Writes `s` as a quoted JSON string in Go's `style`.
+///
+/// Most keys and label values need no escape at all; those are copied between quotes
+/// directly, and only the others go through serde_json's serializer and [`GoFormatter`].
 pub(crate) fn write_str<W: ?Sized + Write>(
     writer: &mut W,
     s: &str,
     style: Style,
 ) -> io::Result<()> {
+    if !s.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
+        writer.write_all(b"\"")?;
+        writer.write_all(s.as_bytes())?;
+        return writer.write_all(b"\"");
+    }
     let mut ser = serde_json::Serializer::with_formatter(writer, GoFormatter::new(style));
     serde::Serializer::serialize_str(&mut ser, s).map_err(io::Error::from)
 }

@@ -89,12 +89,21 @@ fn go_program() -> Option<&'static Path> {
             };
             let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prism-json-go");
             std::fs::create_dir_all(&work).unwrap();
-            // One binary per test process: nextest runs tests as parallel processes.
-            let bin = work.join(format!("expvarcheck-{}", std::process::id()));
             let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go");
+            // nextest runs tests as parallel processes: each builds into a file of its own
+            // (Go's cache makes the second build a link), then renames it over the one
+            // binary of this source version, which is atomic.
+            let version = ["main.go", "go.mod"]
+                .iter()
+                .flat_map(|f| std::fs::read(source.join(f)).unwrap())
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                });
+            let bin = work.join(format!("expvarcheck-{version:016x}"));
+            let building = work.join(format!("expvarcheck-build-{}", std::process::id()));
             let out = Command::new(&go)
                 .args(["build", "-o"])
-                .arg(&bin)
+                .arg(&building)
                 .arg(".")
                 .current_dir(&source)
                 .env("GOTOOLCHAIN", "local")
@@ -111,6 +120,7 @@ fn go_program() -> Option<&'static Path> {
                 "go build failed:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            std::fs::rename(&building, &bin).expect("move the Go program in place");
             Some(bin)
         })
         .as_deref()
