@@ -12,14 +12,65 @@
 
 use std::collections::HashMap;
 
-/// One counter reading.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One reading of a counter or a histogram series.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reading {
     Int(u64),
     Float(f64),
+    Histogram(Distribution),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What a histogram's delta is taken over: count, sum and every bucket count. Min and max
+/// are not here: prism keeps them only since the start, so a delta point leaves them out.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Distribution {
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    pub(crate) bucket_counts: Vec<u64>,
+    /// A fingerprint of the explicit bounds: buckets are only subtracted over the same
+    /// bounds.
+    pub(crate) bounds: u64,
+}
+
+impl Distribution {
+    pub(crate) fn new(count: u64, sum: f64, bucket_counts: &[u64], bounds: &[f64]) -> Self {
+        // FNV-1a over the bits of the bounds: a change of bounds (a custom metric that
+        // re-buckets) must not pass for the same buckets.
+        let bounds = bounds.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Self {
+            count,
+            sum,
+            bucket_counts: bucket_counts.to_vec(),
+            bounds,
+        }
+    }
+
+    /// `self - base` where no count went down, else `None` (a reset).
+    fn since(&self, base: &Distribution) -> Option<Distribution> {
+        if self.bounds != base.bounds
+            || self.count < base.count
+            || self.bucket_counts.len() != base.bucket_counts.len()
+        {
+            return None;
+        }
+        let bucket_counts = self
+            .bucket_counts
+            .iter()
+            .zip(&base.bucket_counts)
+            .map(|(now, then)| now.checked_sub(*then))
+            .collect::<Option<Vec<u64>>>()?;
+        Some(Distribution {
+            count: self.count - base.count,
+            sum: self.sum - base.sum,
+            bucket_counts,
+            bounds: self.bounds,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
 struct Baseline {
     /// The series' start time when read: a different one means the series was re-created.
     created: u64,
@@ -36,7 +87,7 @@ struct Entry {
     epoch: u64,
 }
 
-/// The baselines of every counter series, keyed by family name and label values.
+/// The baselines of every counter and histogram series, keyed by family name and label values.
 #[derive(Debug, Default)]
 pub(crate) struct DeltaState {
     entries: HashMap<Box<[u8]>, Entry>,
@@ -83,23 +134,18 @@ impl DeltaState {
                 }),
         };
         entry.epoch = epoch;
+        let since = entry
+            .committed
+            .as_ref()
+            .filter(|b| b.created == created)
+            .and_then(|b| Some((since(&value, &b.value)?, b.time)));
+        let out = since.unwrap_or_else(|| (value.clone(), created));
         entry.pending = Some(Baseline {
             created,
             value,
             time,
         });
-        let since = entry.committed.filter(|b| b.created == created);
-        match (since, value) {
-            (Some(b), Reading::Int(v)) => match b.value {
-                Reading::Int(base) if v >= base => (Reading::Int(v - base), b.time),
-                _ => (value, created),
-            },
-            (Some(b), Reading::Float(v)) => match b.value {
-                Reading::Float(base) if v >= base => (Reading::Float(v - base), b.time),
-                _ => (value, created),
-            },
-            (None, _) => (value, created),
-        }
+        out
     }
 
     /// Ends a read: forgets series it did not see.
@@ -120,6 +166,16 @@ impl DeltaState {
     /// Series tracked: those of the latest read.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+}
+
+/// `now - base`, or `None` where the series went down (a reset) or changed type.
+fn since(now: &Reading, base: &Reading) -> Option<Reading> {
+    match (now, base) {
+        (Reading::Int(v), Reading::Int(b)) if v >= b => Some(Reading::Int(v - b)),
+        (Reading::Float(v), Reading::Float(b)) if v >= b => Some(Reading::Float(v - b)),
+        (Reading::Histogram(v), Reading::Histogram(b)) => v.since(b).map(Reading::Histogram),
+        _ => None,
     }
 }
 
@@ -182,6 +238,49 @@ mod tests {
             read(&mut s, &["a"], 150, 1, 300),
             (Reading::Int(1), 150),
             "went down"
+        );
+    }
+
+    fn hist(count: u64, sum: f64, buckets: &[u64], bounds: &[f64]) -> Reading {
+        Reading::Histogram(Distribution::new(count, sum, buckets, bounds))
+    }
+
+    #[test]
+    fn histogram_deltas_span_failed_exports_and_reset_on_any_decrease() {
+        let mut s = DeltaState::default();
+        let read = |s: &mut DeltaState, r: Reading, t: u64| {
+            s.key_start("h");
+            s.delta(5, r, t)
+        };
+        let b = [1.0, 2.0];
+        s.begin();
+        assert_eq!(
+            read(&mut s, hist(3, 4.5, &[1, 2, 0], &b), 100),
+            (hist(3, 4.5, &[1, 2, 0], &b), 5)
+        );
+        s.end();
+        s.commit();
+        s.begin();
+        read(&mut s, hist(5, 7.0, &[1, 3, 1], &b), 200);
+        s.end(); // failed
+        s.begin();
+        assert_eq!(
+            read(&mut s, hist(6, 9.5, &[2, 3, 1], &b), 300),
+            (hist(3, 5.0, &[1, 1, 1], &b), 100)
+        );
+        s.end();
+        s.commit();
+        s.begin();
+        // One bucket went down although the count did not: a reset, sent whole.
+        assert_eq!(
+            read(&mut s, hist(6, 9.5, &[3, 2, 1], &b), 400),
+            (hist(6, 9.5, &[3, 2, 1], &b), 5)
+        );
+        // Other bounds: not comparable either.
+        let other = [1.0, 3.0];
+        assert_eq!(
+            read(&mut s, hist(7, 9.5, &[3, 3, 1], &other), 400),
+            (hist(7, 9.5, &[3, 3, 1], &other), 5)
         );
     }
 

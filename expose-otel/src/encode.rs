@@ -8,21 +8,28 @@
 //! |---|---|---|
 //! | counter | `Sum`, monotonic, cumulative (or delta) | `as_int` (`u64` above `i64::MAX`: `as_double`), float counters `as_double` |
 //! | gauge | `Gauge` | `as_int`, float gauges `as_double` (NaN and infinities included) |
+//! | histogram | `Histogram`, cumulative (or delta) | `explicit_bounds`, per-bucket `bucket_counts`, `count`, `sum`; `min`, `max` when something was recorded (cumulative only) |
+//! | summary | `Summary` | `count`, `sum`, `quantile_values` (p50, p90, p99, p99.9 when something was recorded) |
 //!
-//! Kinds core declares but does not produce yet (histogram, summary) are left out until
-//! core gives them values: each is one more arm in [`Shape::of`].
+//! A summary has no temporality in OTLP: it is sent as read (a windowed histogram's count
+//! and sum since its start, its quantiles over the window), under delta temporality too.
+//! A value that does not fit its family's kind (a custom [`Metric`](prism_core::Metric)
+//! whose `KIND` and `read` disagree) is left out.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum,
+    metric, number_data_point, summary_data_point, AggregationTemporality, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint,
 };
-use prism_core::{Descriptor, Kind, Registry, Sample, Value, Visitor, OVERFLOW_ATTRIBUTE};
+use prism_core::{
+    Descriptor, HistogramValue, Kind, Registry, Sample, Value, Visitor, OVERFLOW_ATTRIBUTE,
+};
 use prost::Message;
 
 use crate::config::Temporality;
-use crate::delta::{DeltaState, Reading};
+use crate::delta::{DeltaState, Distribution, Reading};
 use crate::resource::{string_attribute, Resource};
 
 /// The instrumentation scope name of every export.
@@ -69,7 +76,7 @@ impl Encoder {
         }
     }
 
-    /// Sets the temporality of counters. Under [`Temporality::Delta`] call
+    /// Sets the temporality of counters and histograms. Under [`Temporality::Delta`] call
     /// [`commit`](Self::commit) once a request was delivered; until then each request
     /// reports the change since the last delivered one.
     pub fn with_temporality(mut self, temporality: Temporality) -> Self {
@@ -77,7 +84,7 @@ impl Encoder {
         self
     }
 
-    /// The temporality of counters.
+    /// The temporality of counters and histograms.
     pub fn temporality(&self) -> Temporality {
         self.temporality
     }
@@ -100,6 +107,8 @@ impl Encoder {
             time,
             metrics: Vec::new(),
             points: Vec::new(),
+            histograms: Vec::new(),
+            summaries: Vec::new(),
             shape: Shape::Skip,
             point_count: 0,
         };
@@ -168,7 +177,9 @@ pub fn encode(registry: &Registry, resource: &Resource) -> ExportMetricsServiceR
 enum Shape {
     Sum,
     Gauge,
-    /// A kind this encoder has no mapping for yet: left out.
+    Histogram,
+    Summary,
+    /// A kind newer than this crate: left out until it learns it.
     Skip,
 }
 
@@ -177,9 +188,8 @@ impl Shape {
         match kind {
             Kind::Counter => Shape::Sum,
             Kind::Gauge => Shape::Gauge,
-            // Core declares these but no metric produces them yet; a mapping without
-            // values to test it against would be a guess.
-            Kind::Histogram | Kind::Summary => Shape::Skip,
+            Kind::Histogram => Shape::Histogram,
+            Kind::Summary => Shape::Summary,
             _ => Shape::Skip,
         }
     }
@@ -190,6 +200,8 @@ struct Build<'a> {
     time: u64,
     metrics: Vec<Metric>,
     points: Vec<NumberDataPoint>,
+    histograms: Vec<HistogramDataPoint>,
+    summaries: Vec<SummaryDataPoint>,
     shape: Shape,
     point_count: usize,
 }
@@ -198,45 +210,43 @@ impl Visitor for Build<'_> {
     fn family(&mut self, family: &Descriptor) {
         self.shape = Shape::of(family.kind());
         self.points = Vec::new();
+        self.histograms = Vec::new();
+        self.summaries = Vec::new();
     }
 
     fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
-        if self.shape == Shape::Skip {
-            return;
-        }
-        let time = self.time;
         let created = sample.created_unix_nanos();
-        let reading = match *sample.value() {
-            Value::Counter(v) => Reading::Int(v),
-            Value::CounterF64(v) => Reading::Float(v),
-            Value::Gauge(v) => {
-                self.push(family, sample, number_int(v), created);
+        let number = matches!(self.shape, Shape::Sum | Shape::Gauge);
+        let reading = match sample.value() {
+            Value::Counter(v) if number => Reading::Int(*v),
+            Value::CounterF64(v) if number => Reading::Float(*v),
+            Value::Gauge(v) if number => {
+                self.push(family, sample, number_int(*v), created);
                 return;
             }
-            Value::GaugeF64(v) => {
+            Value::GaugeF64(v) if number => {
                 self.push(
                     family,
                     sample,
-                    number_data_point::Value::AsDouble(v),
+                    number_data_point::Value::AsDouble(*v),
                     created,
                 );
                 return;
             }
-            // A value kind newer than this crate: left out until it learns it.
+            Value::Histogram(h) if self.shape == Shape::Histogram => {
+                self.histogram(family, sample, h);
+                return;
+            }
+            Value::Summary(h) | Value::Histogram(h) if self.shape == Shape::Summary => {
+                self.summary(family, sample, h);
+                return;
+            }
+            // A value that does not fit its family's kind, or a kind newer than this
+            // crate: left out.
             _ => return,
         };
-        let (reading, start) = match (&mut self.delta, self.shape) {
-            (Some(delta), Shape::Sum) => {
-                delta.key_start(family.name());
-                if sample.is_overflow() {
-                    delta.key_overflow();
-                } else {
-                    for value in sample.label_values() {
-                        delta.key_push(value);
-                    }
-                }
-                delta.delta(created, reading, time)
-            }
+        let (reading, start) = match self.shape {
+            Shape::Sum => self.delta_of(family, sample, reading),
             _ => (reading, created),
         };
         let value = match reading {
@@ -247,28 +257,50 @@ impl Visitor for Build<'_> {
                 Err(_) => number_data_point::Value::AsDouble(v as f64),
             },
             Reading::Float(v) => number_data_point::Value::AsDouble(v),
+            // `delta_of` gives back the variant it was given.
+            Reading::Histogram(_) => return,
         };
         self.push(family, sample, value, start);
     }
 
     fn end_family(&mut self, family: &Descriptor) {
-        if self.points.is_empty() {
-            return;
-        }
-        let data_points = std::mem::take(&mut self.points);
-        self.point_count += data_points.len();
-        let data = match self.shape {
-            Shape::Sum => metric::Data::Sum(Sum {
-                data_points,
-                aggregation_temporality: match self.delta {
-                    Some(_) => AggregationTemporality::Delta,
-                    None => AggregationTemporality::Cumulative,
-                } as i32,
-                is_monotonic: true,
-            }),
-            Shape::Gauge => metric::Data::Gauge(Gauge { data_points }),
-            Shape::Skip => return,
+        let temporality = match self.delta {
+            Some(_) => AggregationTemporality::Delta,
+            None => AggregationTemporality::Cumulative,
+        } as i32;
+        let (data, points) = match self.shape {
+            Shape::Sum | Shape::Gauge if !self.points.is_empty() => {
+                let data_points = std::mem::take(&mut self.points);
+                let n = data_points.len();
+                let data = if self.shape == Shape::Sum {
+                    metric::Data::Sum(Sum {
+                        data_points,
+                        aggregation_temporality: temporality,
+                        is_monotonic: true,
+                    })
+                } else {
+                    metric::Data::Gauge(Gauge { data_points })
+                };
+                (data, n)
+            }
+            Shape::Histogram if !self.histograms.is_empty() => {
+                let data_points = std::mem::take(&mut self.histograms);
+                let n = data_points.len();
+                let data = metric::Data::Histogram(Histogram {
+                    data_points,
+                    aggregation_temporality: temporality,
+                });
+                (data, n)
+            }
+            Shape::Summary if !self.summaries.is_empty() => {
+                let data_points = std::mem::take(&mut self.summaries);
+                let n = data_points.len();
+                (metric::Data::Summary(Summary { data_points }), n)
+            }
+            // No series (no empty metrics), or a kind left out.
+            _ => return,
         };
+        self.point_count += points;
         self.metrics.push(Metric {
             name: family.name().to_owned(),
             description: family.help().to_owned(),
@@ -280,6 +312,88 @@ impl Visitor for Build<'_> {
 }
 
 impl Build<'_> {
+    /// Under delta temporality, the change of a counter or histogram series since the last
+    /// delivered export and its start; otherwise the reading as is, from the series' start.
+    fn delta_of(
+        &mut self,
+        family: &Descriptor,
+        sample: &Sample<'_>,
+        reading: Reading,
+    ) -> (Reading, u64) {
+        let created = sample.created_unix_nanos();
+        let Some(delta) = &mut self.delta else {
+            return (reading, created);
+        };
+        delta.key_start(family.name());
+        if sample.is_overflow() {
+            delta.key_overflow();
+        } else {
+            for value in sample.label_values() {
+                delta.key_push(value);
+            }
+        }
+        delta.delta(created, reading, self.time)
+    }
+
+    fn histogram(&mut self, family: &Descriptor, sample: &Sample<'_>, h: &HistogramValue) {
+        let (count, sum, bucket_counts, start, min, max) = if self.delta.is_some() {
+            let reading = Reading::Histogram(Distribution::new(
+                h.count(),
+                h.sum(),
+                h.bucket_counts(),
+                h.bounds(),
+            ));
+            let (Reading::Histogram(d), start) = self.delta_of(family, sample, reading) else {
+                // `delta_of` gives back the variant it was given.
+                return;
+            };
+            // Min and max are kept since the start only: not the delta's, so left out.
+            (d.count, d.sum, d.bucket_counts, start, None, None)
+        } else {
+            (
+                h.count(),
+                h.sum(),
+                h.bucket_counts().to_vec(),
+                sample.created_unix_nanos(),
+                h.min(),
+                h.max(),
+            )
+        };
+        self.histograms.push(HistogramDataPoint {
+            attributes: attributes(family, sample),
+            start_time_unix_nano: start.min(self.time),
+            time_unix_nano: self.time,
+            count,
+            sum: Some(sum),
+            bucket_counts,
+            explicit_bounds: h.bounds().to_vec(),
+            exemplars: Vec::new(),
+            flags: 0,
+            min,
+            max,
+        });
+    }
+
+    fn summary(&mut self, family: &Descriptor, sample: &Sample<'_>, h: &HistogramValue) {
+        self.summaries.push(SummaryDataPoint {
+            attributes: attributes(family, sample),
+            start_time_unix_nano: sample.created_unix_nanos().min(self.time),
+            time_unix_nano: self.time,
+            count: h.count(),
+            sum: h.sum(),
+            quantile_values: h
+                .quantiles()
+                .filter_map(|(quantile, value)| {
+                    Some(summary_data_point::ValueAtQuantile {
+                        quantile,
+                        value: value?,
+                    })
+                })
+                .collect(),
+            flags: 0,
+        });
+    }
+
     fn push(
         &mut self,
         family: &Descriptor,

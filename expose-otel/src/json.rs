@@ -4,13 +4,15 @@
 //! here: lowerCamelCase field names, 64-bit integers (`timeUnixNano`, `asInt`, `count`,
 //! `bucketCounts`) as decimal strings, enums (`aggregationTemporality`) as integers, and
 //! `intValue` attributes as strings. Fields at their default value are written out rather
-//! than left out, which the protobuf JSON mapping allows.
+//! than left out, which the protobuf JSON mapping allows; unset optional fields (`null`
+//! from serde) are left out.
 //!
 //! One deviation is fixed here: serde_json writes a NaN or infinite `f64` as `null`, which
 //! a receiver reads as 0. The protobuf JSON mapping writes them as the strings `"NaN"`,
 //! `"Infinity"` and `"-Infinity"`. [`to_vec`] puts those strings back in every double field
 //! of the metrics data (`asDouble`, histogram `sum`, `min`, `max`, `explicitBounds`,
-//! summary `sum`, double attributes), and [`from_slice`] reads them back.
+//! summary `sum`, summary `quantile` and `value`, double attributes), and [`from_slice`]
+//! reads them back.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
@@ -42,7 +44,22 @@ pub fn to_vec(request: &ExportMetricsServiceRequest) -> Vec<u8> {
             }
         });
     }
+    drop_nulls(&mut json);
     serde_json::to_vec(&json).unwrap_or_default()
+}
+
+/// Leaves out fields that are `null`: an unset optional field (a histogram's `min` and `max`
+/// when nothing was recorded, or under delta) is absent in OTLP JSON, as in the protobuf
+/// bytes. The protobuf JSON mapping reads `null` as unset too, but not every receiver does.
+fn drop_nulls(json: &mut Json) {
+    match json {
+        Json::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Json::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 /// Reads OTLP JSON bytes into a request, `"NaN"`, `"Infinity"` and `"-Infinity"` included.
@@ -190,7 +207,13 @@ fn walk(request: &mut ExportMetricsServiceRequest, json: Node<'_>, f: &mut Visit
                         for (i, p) in s.data_points.iter_mut().enumerate() {
                             let mut j = at(&mut points, i);
                             attributes(&mut p.attributes, j.as_deref_mut(), f);
-                            f(&mut p.sum, field(j, "sum"));
+                            f(&mut p.sum, field(j.as_deref_mut(), "sum"));
+                            let mut quantiles = field(j, "quantileValues");
+                            for (i, q) in p.quantile_values.iter_mut().enumerate() {
+                                let mut j = at(&mut quantiles, i);
+                                f(&mut q.quantile, field(j.as_deref_mut(), "quantile"));
+                                f(&mut q.value, field(j, "value"));
+                            }
                         }
                     }
                     None => {}

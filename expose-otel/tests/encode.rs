@@ -3,9 +3,16 @@
 
 use std::collections::HashSet;
 
-use prism_core::{Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Registry, Value};
+use std::time::Duration;
+
+use prism_core::{
+    Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Histogram, HistogramValue, Kind,
+    ManualClock, Metric, Registry, Summary, Value, WindowedHistogram,
+};
 use prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use prism_otel::proto::tonic::metrics::v1::{metric, number_data_point, NumberDataPoint};
+use prism_otel::proto::tonic::metrics::v1::{
+    metric, number_data_point, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
+};
 use prism_otel::{encode, json, Encoder, Resource, Temporality};
 use proptest::prelude::*;
 use prost::Message;
@@ -23,6 +30,33 @@ fn points(request: &ExportMetricsServiceRequest, name: &str) -> Vec<NumberDataPo
     match m.data.as_ref().unwrap() {
         metric::Data::Sum(s) => s.data_points.clone(),
         metric::Data::Gauge(g) => g.data_points.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn data<'a>(request: &'a ExportMetricsServiceRequest, name: &str) -> &'a metric::Data {
+    request.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .iter()
+        .find(|m| m.name == name)
+        .and_then(|m| m.data.as_ref())
+        .unwrap_or_else(|| panic!("{name}"))
+}
+
+/// The histogram points of a metric, and its temporality.
+fn histogram_points(
+    request: &ExportMetricsServiceRequest,
+    name: &str,
+) -> (Vec<HistogramDataPoint>, i32) {
+    match data(request, name) {
+        metric::Data::Histogram(h) => (h.data_points.clone(), h.aggregation_temporality),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn summary_points(request: &ExportMetricsServiceRequest, name: &str) -> Vec<SummaryDataPoint> {
+    match data(request, name) {
+        metric::Data::Summary(s) => s.data_points.clone(),
         other => panic!("{other:?}"),
     }
 }
@@ -132,6 +166,359 @@ fn delta_points_are_changes_since_the_last_commit() {
         Some(metric::Data::Sum(s)) => assert_eq!(s.aggregation_temporality, 1),
         other => panic!("{other:?}"),
     }
+}
+
+/// A histogram of plain numbers (no unit scaling) with these bounds.
+fn numbers(bounds: &[f64]) -> prism_core::HistogramConfig {
+    Histogram::builder()
+        .unit_scale(1.0)
+        .highest(1_000_000)
+        .shards(2)
+        .buckets(bounds.iter().copied())
+        .config()
+        .unwrap()
+}
+
+fn attribute_pairs(p: &HistogramDataPoint) -> Vec<(String, String)> {
+    p.attributes
+        .iter()
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                format!("{:?}", kv.value.as_ref().unwrap().value.as_ref().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn histograms_carry_bounds_per_bucket_counts_and_extremes() {
+    let r = registry();
+    let config = numbers(&[10.0, 100.0]);
+    let family = r
+        .register(
+            "size_bytes",
+            "Sizes, by route.",
+            Family::builder(["route"])
+                .cardinality_limit(1)
+                .build_with({
+                    let config = config.clone();
+                    move || config.build()
+                })
+                .unwrap(),
+        )
+        .unwrap();
+    for v in [5, 50, 50, 500] {
+        family.get(&["/a"]).record(v);
+    }
+    family.get(&["/b"]).record(7); // past the limit: the overflow series
+    family.get(&["/c"]).record(70);
+    r.register("empty_bytes", "Nothing recorded.", config.build())
+        .unwrap();
+
+    let req = encode(&r, &Resource::new("t"));
+    let snapshot = r.snapshot();
+    let (pts, temporality) = histogram_points(&req, "size_bytes");
+    assert_eq!(temporality, 2, "cumulative");
+    assert_eq!(pts.len(), 2);
+    let a = &pts[0];
+    assert_eq!(
+        attribute_pairs(a),
+        [("route".to_owned(), "StringValue(\"/a\")".to_owned())]
+    );
+    assert_eq!(a.explicit_bounds, [10.0, 100.0]);
+    assert_eq!(a.bucket_counts, [1, 2, 1], "per bucket, not cumulative");
+    assert_eq!((a.count, a.sum), (4, Some(605.0)));
+    assert_eq!((a.min, a.max), (Some(5.0), Some(500.0)));
+    let family_read = snapshot.family("size_bytes").unwrap();
+    assert_eq!(
+        a.start_time_unix_nano,
+        family_read.series(&["/a"]).unwrap().created_unix_nanos
+    );
+    assert!(a.start_time_unix_nano <= a.time_unix_nano && a.start_time_unix_nano > 0);
+    let overflow = &pts[1];
+    assert_eq!(
+        attribute_pairs(overflow),
+        [(
+            "otel.metric.overflow".to_owned(),
+            "BoolValue(true)".to_owned()
+        )]
+    );
+    assert_eq!(overflow.bucket_counts, [1, 1, 0]);
+    assert_eq!((overflow.count, overflow.sum), (2, Some(77.0)));
+    assert_eq!((overflow.min, overflow.max), (Some(7.0), Some(70.0)));
+
+    let (empty, _) = histogram_points(&req, "empty_bytes");
+    assert_eq!(empty.len(), 1);
+    assert!(empty[0].attributes.is_empty());
+    assert_eq!(empty[0].bucket_counts, [0, 0, 0]);
+    assert_eq!(empty[0].explicit_bounds, [10.0, 100.0]);
+    assert_eq!((empty[0].count, empty[0].sum), (0, Some(0.0)));
+    assert_eq!(
+        (empty[0].min, empty[0].max),
+        (None, None),
+        "nothing recorded"
+    );
+
+    // Both carried through the JSON mapping and back.
+    let text = json::to_vec(&req);
+    let back = json::from_slice(&text).unwrap();
+    assert_eq!(back.encode_to_vec(), req.encode_to_vec());
+    let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&text).contains("null"),
+        "unset min and max are left out, not null"
+    );
+    let m = &v["resourceMetrics"][0]["scopeMetrics"][0]["metrics"];
+    let h = m
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "size_bytes")
+        .unwrap();
+    let p = &h["histogram"]["dataPoints"][0];
+    assert_eq!(h["histogram"]["aggregationTemporality"], 2);
+    assert_eq!(p["count"], "4", "fixed64 is a string");
+    assert_eq!(p["bucketCounts"], serde_json::json!(["1", "2", "1"]));
+    assert_eq!(p["explicitBounds"], serde_json::json!([10.0, 100.0]));
+    assert_eq!(
+        (p["sum"].as_f64(), p["min"].as_f64(), p["max"].as_f64()),
+        (Some(605.0), Some(5.0), Some(500.0))
+    );
+}
+
+#[test]
+fn summaries_carry_count_sum_and_the_quantiles_of_the_window() {
+    let r = registry();
+    let clock = ManualClock::new();
+    let window = r
+        .register(
+            "latency_seconds",
+            "Latency over the last minutes.",
+            WindowedHistogram::builder()
+                .slots(2)
+                .slot_duration(Duration::from_secs(60))
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    r.register("idle_seconds", "Nothing yet.", Summary::new())
+        .unwrap();
+    for ms in 1..=100u64 {
+        window.record(ms * 1_000_000);
+    }
+    let req = encode(&r, &Resource::new("t"));
+    let Value::Summary(read) = window.read() else {
+        panic!("a window reads as a summary")
+    };
+    let pts = summary_points(&req, "latency_seconds");
+    assert_eq!(pts.len(), 1);
+    assert_eq!((pts[0].count, pts[0].sum), (100, read.sum()));
+    assert!((pts[0].sum - 5.05).abs() < 1e-9);
+    let quantiles: Vec<(f64, f64)> = pts[0]
+        .quantile_values
+        .iter()
+        .map(|q| (q.quantile, q.value))
+        .collect();
+    let want: Vec<(f64, f64)> = read.quantiles().map(|(q, v)| (q, v.unwrap())).collect();
+    assert_eq!(quantiles, want);
+    assert_eq!(
+        quantiles.iter().map(|q| q.0).collect::<Vec<_>>(),
+        [0.5, 0.9, 0.99, 0.999]
+    );
+    assert!(
+        (quantiles[0].1 - 0.050).abs() < 0.050 * 1e-3,
+        "{quantiles:?}"
+    );
+
+    let idle = summary_points(&req, "idle_seconds");
+    assert_eq!((idle[0].count, idle[0].sum), (0, 0.0));
+    assert!(idle[0].quantile_values.is_empty(), "no quantile of nothing");
+
+    // Two slots later the window is empty: its quantiles go, the totals stay.
+    clock.advance(Duration::from_secs(120));
+    let later = encode(&r, &Resource::new("t"));
+    let pts = summary_points(&later, "latency_seconds");
+    assert_eq!(pts[0].count, 100);
+    assert!(
+        pts[0].quantile_values.is_empty(),
+        "{:?}",
+        pts[0].quantile_values
+    );
+}
+
+/// A histogram or summary of fixed parts, for values core's own kinds never produce.
+#[derive(Clone)]
+struct Fixed(Kind, HistogramValue);
+
+impl Metric for Fixed {
+    const KIND: Kind = Kind::Histogram;
+    fn read(&self) -> Value {
+        match self.0 {
+            Kind::Summary => Value::Summary(Box::new(self.1.clone())),
+            _ => Value::Histogram(Box::new(self.1.clone())),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct FixedSummary(HistogramValue);
+
+impl Metric for FixedSummary {
+    const KIND: Kind = Kind::Summary;
+    fn read(&self) -> Value {
+        Value::Summary(Box::new(self.0.clone()))
+    }
+}
+
+#[test]
+fn non_finite_histogram_and_summary_doubles_survive_json() {
+    let r = registry();
+    let odd = HistogramValue::from_parts(
+        vec![-1.5, 2.0],
+        vec![1, 0, 1],
+        f64::NAN,
+        Some(f64::NEG_INFINITY),
+        Some(f64::INFINITY),
+        [
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(-0.0),
+            Some(f64::NEG_INFINITY),
+        ],
+    )
+    .unwrap();
+    r.register("odd", "Odd doubles.", Fixed(Kind::Histogram, odd.clone()))
+        .unwrap();
+    r.register("odd_summary", "Odd doubles.", FixedSummary(odd))
+        .unwrap();
+    // A histogram family reading a summary value: a mismatch, left out rather than guessed.
+    r.register(
+        "mismatch",
+        "Wrong kind.",
+        Fixed(
+            Kind::Summary,
+            HistogramValue::from_parts(vec![], vec![0], 0.0, None, None, [None; 4]).unwrap(),
+        ),
+    )
+    .unwrap();
+    let req = encode(&r, &Resource::new("t"));
+    let text = String::from_utf8(json::to_vec(&req)).unwrap();
+    for s in [
+        r#""sum":"NaN""#,
+        r#""min":"-Infinity""#,
+        r#""max":"Infinity""#,
+        r#""value":"Infinity""#,
+        r#""value":"-Infinity""#,
+    ] {
+        assert!(text.contains(s), "{s} in {text}");
+    }
+    let back = json::from_slice(text.as_bytes()).unwrap();
+    assert_eq!(
+        back.encode_to_vec(),
+        req.encode_to_vec(),
+        "bit for bit, NaN included"
+    );
+    let (h, _) = histogram_points(&back, "odd");
+    assert!(h[0].sum.unwrap().is_nan());
+    assert_eq!(h[0].explicit_bounds, [-1.5, 2.0]);
+    let s = summary_points(&back, "odd_summary");
+    assert!(s[0].sum.is_nan() && s[0].quantile_values[0].value.is_nan());
+    assert_eq!(s[0].quantile_values[3].value, f64::NEG_INFINITY);
+    assert!(req.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .iter()
+        .all(|m| m.name != "mismatch"));
+}
+
+#[test]
+fn histogram_deltas_lose_nothing_across_a_failed_export() {
+    let r = registry();
+    let family = r
+        .register(
+            "size_bytes",
+            "Sizes.",
+            Family::builder(["route"])
+                .cardinality_limit(1)
+                .build_with({
+                    let config = numbers(&[10.0, 100.0]);
+                    move || config.build()
+                })
+                .unwrap(),
+        )
+        .unwrap();
+    let window = r
+        .register("w", "A window.", WindowedHistogram::new())
+        .unwrap();
+    let mut enc = Encoder::new(Resource::new("t")).with_temporality(Temporality::Delta);
+    family.get(&["/a"]).record(5);
+    family.get(&["/b"]).record(500); // overflow
+    window.record(1_000);
+    let first = enc.encode(&r);
+    enc.commit();
+    let (p1, temporality) = histogram_points(&first, "size_bytes");
+    assert_eq!(temporality, 1, "delta");
+    assert_eq!(
+        (p1[0].count, p1[0].sum, p1[0].bucket_counts.clone()),
+        (1, Some(5.0), vec![1, 0, 0])
+    );
+    assert_eq!(
+        (p1[0].min, p1[0].max),
+        (None, None),
+        "min and max are not deltas"
+    );
+    let created = r
+        .snapshot()
+        .family("size_bytes")
+        .unwrap()
+        .series(&["/a"])
+        .unwrap()
+        .created_unix_nanos;
+    assert_eq!(
+        p1[0].start_time_unix_nano, created,
+        "the first delta starts at the series' start"
+    );
+
+    family.get(&["/a"]).record(50);
+    family.get(&["/b"]).record(50);
+    let failed = enc.encode(&r); // never delivered: no commit
+    assert_eq!(histogram_points(&failed, "size_bytes").0[0].count, 1);
+    family.get(&["/a"]).record(500);
+    family.get(&["/a"]).record(7);
+    family.get(&["/c"]).record(8);
+    let third = enc.encode(&r);
+    enc.commit();
+    let (p3, _) = histogram_points(&third, "size_bytes");
+    assert_eq!(
+        (p3[0].count, p3[0].sum, p3[0].bucket_counts.clone()),
+        (3, Some(557.0), vec![1, 1, 1]),
+        "both intervals"
+    );
+    assert_eq!(
+        p3[0].start_time_unix_nano, p1[0].time_unix_nano,
+        "from the last delivered export"
+    );
+    assert_eq!(
+        (p3[1].count, p3[1].sum, p3[1].bucket_counts.clone()),
+        (2, Some(58.0), vec![1, 1, 0]),
+        "overflow too"
+    );
+    for p in &p3 {
+        assert_eq!(p.count, p.bucket_counts.iter().sum::<u64>());
+        assert_eq!((p.min, p.max), (None, None));
+    }
+    // Summaries have no temporality: sent as read.
+    let s = summary_points(&third, "w");
+    assert_eq!(s[0].count, 1);
+
+    let quiet = enc.encode(&r);
+    let (p4, _) = histogram_points(&quiet, "size_bytes");
+    assert_eq!(
+        (p4[0].count, p4[0].sum, p4[0].bucket_counts.clone()),
+        (0, Some(0.0), vec![0, 0, 0])
+    );
+    assert_eq!(p4[0].start_time_unix_nano, p3[0].time_unix_nano);
 }
 
 /// One family of a random registry.
