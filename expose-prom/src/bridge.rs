@@ -7,7 +7,7 @@
 //! buffer (label values into one string, values as numbers), then encoded in one go.
 
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use prism_core::{Descriptor, Kind, Sample, Value, OVERFLOW_LABEL};
 use prometheus_client::collector::Collector;
@@ -42,7 +42,7 @@ pub(crate) struct BufferedSample {
 /// One family of the read, as prometheus-client is given it. Reused from family to family
 /// and render to render, so a steady-state render allocates only when a family is larger
 /// than any before it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FamilyBuf {
     /// The core name, which for a family with a unit ends in `_<unit>`.
     pub(crate) name: String,
@@ -237,14 +237,14 @@ impl EncodeLabelSet for SampleLabels<'_> {
 /// on each encode it writes the family the renderer has just buffered.
 #[derive(Debug, Default)]
 pub(crate) struct Bridge {
-    family: Mutex<FamilyBuf>,
+    family: Mutex<Option<Arc<FamilyBuf>>>,
 }
 
 impl Bridge {
-    /// The family slot. Each renderer has its own bridge, so the lock is never contended;
-    /// it exists because `Collector` must be `Sync`. A panic while it was held leaves at
-    /// worst a half-buffered family, which the next `begin` clears: recover from poisoning.
-    pub(crate) fn slot(&self) -> MutexGuard<'_, FamilyBuf> {
+    /// The family slot. Each renderer has its own bridge, and the lock is held only to put
+    /// a family in or take it out, never while encoding; it exists because `Collector` must
+    /// be `Sync`. Nothing can be left half-done under it: recover from poisoning.
+    pub(crate) fn slot(&self) -> MutexGuard<'_, Option<Arc<FamilyBuf>>> {
         self.family
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -253,10 +253,10 @@ impl Bridge {
 
 impl Collector for Bridge {
     fn encode(&self, encoder: DescriptorEncoder<'_>) -> fmt::Result {
-        let family = self.slot();
-        if family.samples.is_empty() {
-            return Ok(());
+        let family = self.slot().clone();
+        match family {
+            Some(family) if !family.samples.is_empty() => family.encode(encoder),
+            _ => Ok(()),
         }
-        family.encode(encoder)
     }
 }

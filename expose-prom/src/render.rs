@@ -9,7 +9,7 @@ use prism_core::{Descriptor, Registry, Sample, Visitor};
 use prometheus_client::encoding::{prometheus_text, text as openmetrics_text};
 use prometheus_client::metrics::MetricType;
 
-use crate::bridge::{Bridge, FamilyBuf, Number};
+use crate::bridge::{Bridge, BufferedSample, FamilyBuf, Number};
 use crate::format::Format;
 use crate::text::{non_finite, push_unix_seconds};
 
@@ -44,9 +44,10 @@ pub struct Renderer {
     bridge: Arc<Bridge>,
     /// A prometheus-client registry holding only `bridge`.
     encoder: prometheus_client::registry::Registry,
-    family: FamilyBuf,
-    scratch: String,
-    completed: String,
+    /// The family being read. Shared with the bridge only while prometheus-client encodes
+    /// it, and unique again afterwards, so its allocations are reused.
+    family: Arc<FamilyBuf>,
+    completion: Completion,
 }
 
 impl Renderer {
@@ -59,9 +60,8 @@ impl Renderer {
             registry,
             bridge,
             encoder,
-            family: FamilyBuf::default(),
-            scratch: String::new(),
-            completed: String::new(),
+            family: Arc::default(),
+            completion: Completion::default(),
         }
     }
 
@@ -79,8 +79,7 @@ impl Renderer {
             bridge: &self.bridge,
             encoder: &self.encoder,
             family: &mut self.family,
-            scratch: &mut self.scratch,
-            completed: &mut self.completed,
+            completion: &mut self.completion,
             out: &mut writer,
             result: Ok(()),
         };
@@ -124,7 +123,6 @@ impl fmt::Debug for Renderer {
         f.debug_struct("Renderer")
             .field("registry", &self.registry)
             .field("family_buffer_series", &self.family.samples.capacity())
-            .field("scratch_bytes", &self.scratch.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -192,20 +190,21 @@ struct RenderVisitor<'r> {
     format: Format,
     bridge: &'r Bridge,
     encoder: &'r prometheus_client::registry::Registry,
-    family: &'r mut FamilyBuf,
-    scratch: &'r mut String,
-    completed: &'r mut String,
+    family: &'r mut Arc<FamilyBuf>,
+    completion: &'r mut Completion,
     out: &'r mut dyn Write,
     result: fmt::Result,
 }
 
 impl Visitor for RenderVisitor<'_> {
     fn family(&mut self, family: &Descriptor) {
-        self.family.begin(family, self.format);
+        // Unique here (the bridge gave its clone back after the last family); should it
+        // not be, `make_mut` copies rather than fails.
+        Arc::make_mut(self.family).begin(family, self.format);
     }
 
     fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
-        self.family.push(sample);
+        Arc::make_mut(self.family).push(sample);
     }
 
     fn end_family(&mut self, _family: &Descriptor) {
@@ -222,88 +221,114 @@ impl RenderVisitor<'_> {
         if self.family.samples.is_empty() {
             return Ok(());
         }
-        // OpenMetrics needs lines prometheus-client does not write: `_created` for each
-        // counter series, and `+Inf`/`-Inf` where it writes `inf`/`-inf`. Such a family is
-        // encoded into `scratch` and completed line by line; any other goes straight out.
-        let complete = self.format == Format::OpenMetrics
-            && (self.family.metric_type == MetricType::Counter || self.family.has_non_finite);
-
-        std::mem::swap(&mut *self.bridge.slot(), self.family);
-        let encoded = if complete {
-            self.scratch.clear();
-            self.encode_buffered(Target::Scratch)
-        } else {
-            self.encode_buffered(Target::Out)
-        };
-        std::mem::swap(&mut *self.bridge.slot(), self.family);
-        encoded?;
-
-        if complete {
-            complete_openmetrics(self.family, self.scratch, self.completed, self.out)?;
-        }
-        Ok(())
+        *self.bridge.slot() = Some(Arc::clone(self.family));
+        let result = self.encode_family();
+        *self.bridge.slot() = None;
+        result
     }
 
     /// Runs prometheus-client's encoder over the registry holding only the bridge, which
     /// now holds the buffered family.
-    fn encode_buffered(&mut self, target: Target) -> fmt::Result {
-        let writer: &mut dyn Write = match target {
-            Target::Scratch => &mut *self.scratch,
-            Target::Out => &mut *self.out,
-        };
-        let mut writer = Dyn(writer);
+    fn encode_family(&mut self) -> fmt::Result {
+        let family = &**self.family;
         match self.format {
-            Format::Prometheus => prometheus_text::encode(&mut writer, self.encoder),
-            Format::OpenMetrics => openmetrics_text::encode_registry(&mut writer, self.encoder),
+            Format::Prometheus => prometheus_text::encode(&mut Dyn(&mut *self.out), self.encoder),
+            // OpenMetrics needs lines prometheus-client does not write: `_created` for each
+            // counter series, and `+Inf`/`-Inf` where it writes `inf`/`-inf`. The text of
+            // such a family goes through a `Completer` on its way out.
+            Format::OpenMetrics
+                if family.metric_type == MetricType::Counter || family.has_non_finite =>
+            {
+                let mut completer = Completer {
+                    family,
+                    samples: family.samples.iter(),
+                    state: &mut *self.completion,
+                    out: &mut *self.out,
+                };
+                completer.state.partial.clear();
+                completer.state.completed.clear();
+                openmetrics_text::encode_registry(&mut completer, self.encoder)?;
+                completer.finish()
+            }
+            Format::OpenMetrics => {
+                openmetrics_text::encode_registry(&mut Dyn(&mut *self.out), self.encoder)
+            }
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Target {
-    Scratch,
-    Out,
+/// The buffers of a [`Completer`], kept by the renderer.
+#[derive(Debug, Default)]
+struct Completion {
+    /// The start of a line whose end has not arrived yet.
+    partial: String,
+    /// Completed text waiting to be handed to the output in one piece.
+    completed: String,
 }
 
-/// Copies prometheus-client's OpenMetrics text of one family to `out`, adding what it
-/// leaves out.
+/// Hand completed text to the output once this much is waiting: large enough that the
+/// calls through `dyn Write` do not count, small enough to stay in cache.
+const FLUSH_AT: usize = 32 * 1024;
+
+/// Receives prometheus-client's OpenMetrics text of one family as it is written (in pieces
+/// of about 4 KiB, its buffer size) and passes it on with what prometheus-client leaves
+/// out.
 ///
 /// The text is exactly: metadata lines starting with `#`, then one line per buffered
 /// series, in order, each `<name><suffix><labels> <value>`. Label values and HELP text are
 /// escaped, so a raw newline only ever ends a line and the value is everything after the
-/// line's last space: the lines can be matched to the series without parsing them.
-///
-/// The completed text is gathered in `completed` and handed to `out` in large pieces, so
-/// the cost per line is a few appends to a `String` rather than calls through `dyn Write`.
-fn complete_openmetrics(
-    family: &FamilyBuf,
-    text: &str,
-    completed: &mut String,
-    out: &mut dyn Write,
-) -> fmt::Result {
-    /// Hand `completed` to `out` once it holds this much: large enough that the calls
-    /// through `dyn Write` do not count, small enough to stay in cache.
-    const FLUSH_AT: usize = 32 * 1024;
+/// line's last space: the lines can be matched to the series without parsing them. Working
+/// piece by piece keeps the text in cache, where completing a whole family afterwards would
+/// read it back from memory.
+struct Completer<'a> {
+    family: &'a FamilyBuf,
+    samples: std::slice::Iter<'a, BufferedSample>,
+    state: &'a mut Completion,
+    out: &'a mut dyn Write,
+}
 
-    let counter = family.metric_type == MetricType::Counter;
-    let mut samples = family.samples.iter();
-    completed.clear();
-    for line in text.split_inclusive('\n') {
-        if completed.len() >= FLUSH_AT {
-            out.write_str(completed)?;
-            completed.clear();
+impl Write for Completer<'_> {
+    fn write_str(&mut self, mut text: &str) -> fmt::Result {
+        if !self.state.partial.is_empty() {
+            let Some(end) = text.find('\n') else {
+                self.state.partial.push_str(text);
+                return Ok(());
+            };
+            let mut line = std::mem::take(&mut self.state.partial);
+            line.push_str(&text[..=end]);
+            self.line(&line);
+            line.clear();
+            self.state.partial = line;
+            text = &text[end + 1..];
         }
+        while let Some(end) = text.find('\n') {
+            self.line(&text[..=end]);
+            text = &text[end + 1..];
+        }
+        self.state.partial.push_str(text);
+        if self.state.completed.len() >= FLUSH_AT {
+            self.out.write_str(&self.state.completed)?;
+            self.state.completed.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Completer<'_> {
+    /// One whole line, `\n` included.
+    fn line(&mut self, line: &str) {
+        let completed = &mut self.state.completed;
         if line.starts_with('#') {
             completed.push_str(line);
-            continue;
+            return;
         }
-        let (Some(sample), Some(space)) = (samples.next(), line.rfind(' ')) else {
+        let (Some(sample), Some(space)) = (self.samples.next(), line.rfind(' ')) else {
             debug_assert!(
                 false,
                 "prometheus-client wrote a line the bridge did not expect: {line:?}"
             );
             completed.push_str(line);
-            continue;
+            return;
         };
         // `head` is the line up to and including the space before the value.
         let head = &line[..=space];
@@ -315,15 +340,16 @@ fn complete_openmetrics(
             }
             _ => completed.push_str(line),
         }
-        if counter && sample.created_unix_nanos != 0 {
+        if self.family.metric_type == MetricType::Counter && sample.created_unix_nanos != 0 {
             // `head` is `<name>_total<labels> `: the `_created` line reuses the labels
             // exactly as prometheus-client escaped them. A start time of 0 means the clock
             // read before 1970 (core's rule): no `_created` rather than a false one.
+            let name = self.family.name.as_str();
             let labels = head
-                .strip_prefix(family.name.as_str())
+                .strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix("_total"));
             if let Some(labels) = labels {
-                completed.push_str(&family.name);
+                completed.push_str(name);
                 completed.push_str("_created");
                 completed.push_str(labels);
                 push_unix_seconds(sample.created_unix_nanos, completed);
@@ -333,5 +359,140 @@ fn complete_openmetrics(
             }
         }
     }
-    out.write_str(completed)
+
+    /// Passes on what is left once prometheus-client is done with the family.
+    fn finish(self) -> fmt::Result {
+        // prometheus-client ends every line with a newline; anything left over is passed
+        // on as it is rather than lost.
+        let partial = std::mem::take(&mut self.state.partial);
+        self.state.completed.push_str(&partial);
+        self.state.partial = partial;
+        self.state.partial.clear();
+        self.out.write_str(&self.state.completed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prism_core::{Counter, Family, FloatGauge};
+    use proptest::prelude::*;
+
+    /// Buffers the one family of a registry, as a render does.
+    struct Fill(FamilyBuf);
+
+    impl Visitor for Fill {
+        fn family(&mut self, family: &Descriptor) {
+            self.0.begin(family, Format::OpenMetrics);
+        }
+        fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
+            self.0.push(sample);
+        }
+    }
+
+    /// prometheus-client's own text of the family, and the family.
+    fn uncompleted(registry: &Registry) -> (String, Arc<FamilyBuf>) {
+        let mut fill = Fill(FamilyBuf::default());
+        registry.visit(&mut fill);
+        let family = Arc::new(fill.0);
+        let bridge = Arc::new(Bridge::default());
+        *bridge.slot() = Some(family.clone());
+        let mut encoder = prometheus_client::registry::Registry::default();
+        encoder.register_collector(Box::new(bridge));
+        let mut text = String::new();
+        openmetrics_text::encode_registry(&mut text, &encoder).unwrap();
+        (text, family)
+    }
+
+    /// The completed text when the uncompleted text arrives in pieces of these sizes.
+    fn complete_in_pieces(text: &str, family: &FamilyBuf, sizes: &[usize]) -> String {
+        let mut out = String::new();
+        let mut state = Completion::default();
+        let mut completer = Completer {
+            family,
+            samples: family.samples.iter(),
+            state: &mut state,
+            out: &mut out,
+        };
+        let mut rest = text;
+        for &size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let mut cut = size.clamp(1, rest.len());
+            while !rest.is_char_boundary(cut) {
+                cut += 1;
+            }
+            completer.write_str(&rest[..cut]).unwrap();
+            rest = &rest[cut..];
+        }
+        completer.finish().unwrap();
+        out
+    }
+
+    fn registry() -> Registry {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let f = registry
+            .register("c", "Counts.", Family::<Counter>::new(["k"]))
+            .unwrap();
+        for (i, v) in ["a", "grüße\n\"x\"", "", "λλλλ", "a b _total 1"]
+            .iter()
+            .enumerate()
+        {
+            f.get(&[v]).add(i as u64);
+        }
+        registry
+    }
+
+    #[test]
+    fn a_piece_boundary_anywhere_gives_the_same_text() {
+        let registry = registry();
+        let (text, family) = uncompleted(&registry);
+        let whole = complete_in_pieces(&text, &family, &[usize::MAX]);
+        assert_eq!(whole.matches("c_created{").count(), 5);
+        for size in 1..=text.len() {
+            assert_eq!(
+                complete_in_pieces(&text, &family, &[size]),
+                whole,
+                "pieces of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_finite_values_are_completed_across_piece_boundaries() {
+        let registry = Registry::builder().self_telemetry(false).build();
+        let f = registry
+            .register("g", "Gauges.", Family::<FloatGauge>::new(["k"]))
+            .unwrap();
+        f.get(&["nan"]).set(f64::NAN);
+        f.get(&["pos"]).set(f64::INFINITY);
+        f.get(&["neg"]).set(f64::NEG_INFINITY);
+        let (text, family) = uncompleted(&registry);
+        let expected = "# HELP g Gauges.\n# TYPE g gauge\ng{k=\"nan\"} NaN\n\
+                        g{k=\"pos\"} +Inf\ng{k=\"neg\"} -Inf\n";
+        for size in 1..=text.len() {
+            assert_eq!(
+                complete_in_pieces(&text, &family, &[size]),
+                expected,
+                "pieces of {size}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn random_piece_sizes_give_the_same_text(
+            sizes in prop::collection::vec(1usize..64, 1..20)
+        ) {
+            let registry = registry();
+            let (text, family) = uncompleted(&registry);
+            prop_assert_eq!(
+                complete_in_pieces(&text, &family, &sizes),
+                complete_in_pieces(&text, &family, &[usize::MAX])
+            );
+        }
+    }
 }

@@ -725,3 +725,62 @@ fn a_family_without_labels_renders_without_braces() {
         "# HELP solo_total No labels.\n# TYPE solo_total counter\nsolo_total 4\n"
     );
 }
+
+#[test]
+fn large_families_are_exact_across_prometheus_client_buffer_flushes() {
+    // Lines of every length from 30 to 230 bytes, so that prometheus-client's 4 KiB buffer
+    // flushes fall at every offset within a line.
+    let r = bare();
+    let counters = Family::<Counter>::builder(["k"])
+        .cardinality_limit(3000)
+        .build();
+    let f = r.register("big", "Big.", counters.unwrap()).unwrap();
+    let gauges = Family::<FloatGauge>::builder(["k"])
+        .cardinality_limit(3000)
+        .build();
+    let g = r.register("wide", "Wide.", gauges.unwrap()).unwrap();
+    let value = |i: usize| format!("v{i}-{}", "x".repeat(i % 200));
+    for i in 0..3000 {
+        f.get(&[value(i)]).add(i as u64);
+        let level = match i % 4 {
+            0 => f64::NAN,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            _ => i as f64 + 0.5,
+        };
+        g.get(&[value(i)]).set(level);
+    }
+    let level_text = |i: usize| match i % 4 {
+        0 => "NaN".to_owned(),
+        1 => "+Inf".to_owned(),
+        2 => "-Inf".to_owned(),
+        _ => format!("{}.5", i),
+    };
+    let mut text = String::from("# HELP big_total Big.\n# TYPE big_total counter\n");
+    for i in 0..3000 {
+        text.push_str(&format!("big_total{{k=\"{}\"}} {i}\n", value(i)));
+    }
+    text.push_str("# HELP wide Wide.\n# TYPE wide gauge\n");
+    for i in 0..3000 {
+        text.push_str(&format!("wide{{k=\"{}\"}} {}\n", value(i), level_text(i)));
+    }
+    assert_eq!(render(&r, Format::Prometheus), text);
+
+    let snapshot = r.snapshot();
+    let big = snapshot.family("big").unwrap();
+    let mut om = String::from("# HELP big Big.\n# TYPE big counter\n");
+    for i in 0..3000 {
+        let k = value(i);
+        om.push_str(&format!("big_total{{k=\"{k}\"}} {i}\n"));
+        om.push_str(&format!(
+            "big_created{{k=\"{k}\"}} {}\n",
+            seconds(big.series(&[&k]).unwrap().created_unix_nanos)
+        ));
+    }
+    om.push_str("# HELP wide Wide.\n# TYPE wide gauge\n");
+    for i in 0..3000 {
+        om.push_str(&format!("wide{{k=\"{}\"}} {}\n", value(i), level_text(i)));
+    }
+    om.push_str("# EOF\n");
+    assert_eq!(render(&r, Format::OpenMetrics), om);
+}
