@@ -30,7 +30,7 @@ use arc_swap::ArcSwap;
 use hashbrown::HashTable;
 
 use crate::error::Error;
-use crate::labels::{hash_values, LabelValues, Values};
+use crate::labels::{hash_values, LabelValues, Values, MAX_LABEL_VALUE_BYTES};
 use crate::metric::Metric;
 use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
 use crate::time::now_unix_nanos;
@@ -280,7 +280,9 @@ impl<M: Metric> Family<M> {
     #[inline(never)]
     fn miss<S: AsRef<str>, R>(&self, hash: u64, values: &[S], f: impl FnOnce(&M) -> R) -> R {
         let inner = &*self.inner;
-        let too_long = values.iter().any(|v| v.as_ref().len() > u32::MAX as usize);
+        let too_long = values
+            .iter()
+            .any(|v| v.as_ref().len() > MAX_LABEL_VALUE_BYTES);
         if too_long || inner.len.load(Ordering::Relaxed) >= inner.limit {
             return self.refuse(f);
         }
@@ -600,6 +602,17 @@ mod tests {
         f.clear();
         assert!(f.is_empty());
         assert_eq!(f.get(&["a"]).get(), 0, "a re-created series starts again");
+    }
+
+    #[test]
+    fn label_values_past_the_size_limit_are_refused_not_stored() {
+        let f = Family::<Counter>::new(["k"]);
+        let huge = "x".repeat(MAX_LABEL_VALUE_BYTES + 1);
+        f.get(&[huge.as_str()]).inc();
+        assert_eq!((f.len(), f.refused()), (0, 1));
+        let big = "x".repeat(MAX_LABEL_VALUE_BYTES);
+        f.get(&[big.as_str()]).inc();
+        assert_eq!((f.len(), f.refused()), (1, 1));
     }
 
     #[test]

@@ -1,50 +1,86 @@
-//! Label values as a family stores them: one allocation per series, compared exactly.
+//! Label values as a family stores them: inline in the series for short label sets,
+//! compared exactly.
 
 use std::fmt;
 
-/// The label values of one series, in one boxed byte string: each value's length as a
-/// LEB128 varint followed by its bytes.
+use compact_str::CompactString;
+
+/// The longest label value a family accepts, in bytes (1 MiB). A longer value is refused
+/// like a label set past the cardinality limit: counted, never stored.
+pub const MAX_LABEL_VALUE_BYTES: usize = 1 << 20;
+
+/// The label values of one series, as one string: each value's length written as one
+/// `char` (the length itself as the code point, shifted past the surrogate range), then the
+/// value.
 ///
-/// One allocation instead of one per value, and one length byte for values under 128
-/// bytes, keep a three-label series small (the per-series budget is 100 bytes); lookups
-/// compare bytes without decoding UTF-8.
+/// A length under 128 is one byte, so three short labels cost their bytes plus three. The
+/// whole string lives in a [`CompactString`]: up to 24 bytes inline in the series (no
+/// allocation, no pointer to chase on lookup or read), longer on the heap. Because it is a
+/// `str`, reading a value back is a slice, not a UTF-8 validation.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct LabelValues {
-    bytes: Box<[u8]>,
+    text: CompactString,
+}
+
+/// The first code point of the surrogate range, which `char` cannot hold.
+const SURROGATES: u32 = 0xD800;
+const SURROGATE_SPAN: u32 = 0x800;
+
+/// The `char` that stands for a length. `len` is at most [`MAX_LABEL_VALUE_BYTES`], well
+/// under `char::MAX - 0x800`.
+fn len_char(len: usize) -> char {
+    let mut code = len as u32;
+    if code >= SURROGATES {
+        code += SURROGATE_SPAN;
+    }
+    char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// Reads one length back; `None` only past the end, which `new` never leaves.
+#[inline(always)]
+fn read_len(text: &str) -> Option<(usize, &str)> {
+    let first = *text.as_bytes().first()?;
+    if first < 0x80 {
+        return Some((usize::from(first), &text[1..]));
+    }
+    let c = text.chars().next()?;
+    let mut code = u32::from(c);
+    if code >= SURROGATES + SURROGATE_SPAN {
+        code -= SURROGATE_SPAN;
+    }
+    Some((code as usize, &text[c.len_utf8()..]))
 }
 
 impl LabelValues {
-    /// Encodes `values`.
+    /// Encodes `values`; the family has checked each is at most [`MAX_LABEL_VALUE_BYTES`].
     pub(crate) fn new<S: AsRef<str>>(values: &[S]) -> Self {
-        let total: usize = values.iter().map(|v| 10 + v.as_ref().len()).sum();
-        let mut bytes = Vec::with_capacity(total);
+        let total: usize = values.iter().map(|v| 4 + v.as_ref().len()).sum();
+        let mut text = CompactString::with_capacity(total);
         for v in values {
-            let v = v.as_ref().as_bytes();
-            let mut len = v.len();
-            while len >= 0x80 {
-                bytes.push((len as u8) | 0x80);
-                len >>= 7;
-            }
-            bytes.push(len as u8);
-            bytes.extend_from_slice(v);
+            let v = v.as_ref();
+            text.push(len_char(v.len()));
+            text.push_str(v);
         }
-        Self {
-            bytes: bytes.into_boxed_slice(),
-        }
+        text.shrink_to_fit();
+        Self { text }
     }
 
     /// Whether these are exactly `values`, byte for byte. The caller has checked the count.
     #[inline(always)]
     pub(crate) fn matches<S: AsRef<str>>(&self, values: &[S]) -> bool {
-        let mut rest: &[u8] = &self.bytes;
+        let mut rest: &[u8] = self.text.as_bytes();
         for v in values {
             let v = v.as_ref().as_bytes();
             let (len, after) = match rest.split_first() {
                 Some((&len, after)) if len < 0x80 => (usize::from(len), after),
-                _ => match read_len(rest) {
-                    Some(read) => read,
-                    None => return false,
-                },
+                _ => {
+                    // A long value: decode its length from the str form.
+                    let offset = self.text.len() - rest.len();
+                    match read_len(&self.text[offset..]) {
+                        Some((len, after)) => (len, after.as_bytes()),
+                        None => return false,
+                    }
+                }
             };
             if len != v.len() || after.len() < len {
                 return false;
@@ -60,56 +96,33 @@ impl LabelValues {
 
     /// The values, in label-name order.
     pub(crate) fn iter(&self) -> Values<'_> {
-        Values { rest: &self.bytes }
-    }
-}
-
-/// Reads one varint length; `None` only on a truncated encoding, which `new` never makes.
-#[inline]
-fn read_len(bytes: &[u8]) -> Option<(usize, &[u8])> {
-    let (&first, rest) = bytes.split_first()?;
-    if first < 0x80 {
-        return Some((first as usize, rest));
-    }
-    let mut len = (first & 0x7f) as usize;
-    let mut shift = 7;
-    let mut rest = rest;
-    loop {
-        let (&b, after) = rest.split_first()?;
-        rest = after;
-        len |= ((b & 0x7f) as usize) << shift;
-        if b < 0x80 {
-            return Some((len, rest));
-        }
-        shift += 7;
+        Values { rest: &self.text }
     }
 }
 
 /// Iterator over the values of a [`LabelValues`].
 #[derive(Clone, Debug)]
 pub(crate) struct Values<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
 }
 
 impl<'a> Iterator for Values<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
         let (len, after) = read_len(self.rest)?;
-        let len = len.min(after.len());
-        let (value, rest) = after.split_at(len);
-        self.rest = rest;
-        // Built from `&str`s in `new`, so always UTF-8; the fallback only keeps this
-        // function total.
-        Some(std::str::from_utf8(value).unwrap_or_default())
+        // `new` wrote `len` bytes of a `str` after each length, so this is a char boundary;
+        // `get` keeps the function total all the same.
+        let value = after.get(..len)?;
+        self.rest = &after[len..];
+        Some(value)
     }
 }
 
 impl fmt::Debug for LabelValues {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LabelValues")
-            .field("bytes", &self.bytes.len())
-            .finish()
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -240,6 +253,24 @@ mod tests {
         );
         assert!(!LabelValues::new(&["ab", "c"]).matches(&["a", "bc"]));
         assert!(LabelValues::new(&["a\0b", "é"]).matches(&["a\0b", "é"]));
+        for n in [
+            127,
+            128,
+            2047,
+            2048,
+            0xD7FF,
+            0xD800,
+            0xE000,
+            70_000,
+            MAX_LABEL_VALUE_BYTES,
+        ] {
+            let v = "é".repeat(n / 2) + &"x".repeat(n % 2);
+            assert_eq!(v.len(), n);
+            let enc = LabelValues::new(&[v.as_str(), "a", ""]);
+            assert!(enc.matches(&[v.as_str(), "a", ""]), "{n}");
+            assert!(!enc.matches(&[v.as_str(), "b", ""]), "{n}");
+            assert_eq!(enc.iter().collect::<Vec<_>>(), [v.as_str(), "a", ""], "{n}");
+        }
         let long = "x".repeat(300);
         let enc = LabelValues::new(&[long.as_str(), "", "y"]);
         assert!(enc.matches(&[long.as_str(), "", "y"]));
