@@ -41,12 +41,14 @@
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod capped;
+mod cells;
 mod clock;
 mod counter;
 mod counts;
+mod cpu;
 mod error;
 mod extremum;
 mod family;
@@ -58,12 +60,19 @@ mod histogram_value;
 mod labels;
 mod metric;
 mod name;
+mod numa;
+mod per_cpu;
+mod per_thread;
 mod primitive;
 mod publish;
 mod rate;
 mod read;
 mod registry;
 mod ring;
+mod sharded;
+mod sloppy;
+mod striped;
+mod sync;
 pub mod telemetry;
 mod thread_slot;
 mod time;
@@ -87,6 +96,9 @@ pub use metric::{Kind, Metric, Value};
 pub use name::{
     validate_label_name, validate_name, MAX_HELP_BYTES, OVERFLOW_ATTRIBUTE, OVERFLOW_LABEL,
 };
+pub use numa::{NumaCounter, NumaTopology};
+pub use per_cpu::PerCpuCounter;
+pub use per_thread::{PerThreadCounter, PerThreadWriter};
 pub use publish::{PublishTask, Publisher};
 pub use rate::{WindowedRate, WindowedRateBuilder};
 pub use read::{
@@ -94,4 +106,7 @@ pub use read::{
     Visitor,
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
+pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
+pub use sloppy::{LocalCounter, SloppyCounter};
+pub use striped::{StripedCounter, MAX_STRIPES};
 pub use window::{WindowedHistogram, WindowedHistogramBuilder};
