@@ -92,6 +92,7 @@ pub use histogram::{
     Timer, DEFAULT_BOUNDS_SECONDS, MAX_HISTOGRAM_SHARDS,
 };
 pub use histogram_value::{HistogramValue, QUANTILES};
+pub use labels::MAX_LABEL_VALUE_BYTES;
 pub use metric::{Kind, Metric, Value};
 pub use name::{
     validate_label_name, validate_name, MAX_HELP_BYTES, OVERFLOW_ATTRIBUTE, OVERFLOW_LABEL,
