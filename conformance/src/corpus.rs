@@ -96,18 +96,6 @@ pub const KNOWN_FAILURES: &[KnownFailure] = &[
               and `Value::Summary` since its histogram commit; prism-prom still leaves them out \
               as kinds without values). Reported to the lead with issue 6's report.",
     },
-    KnownFailure {
-        scenario: "histograms",
-        format: Format::OtlpJson,
-        reason: "prism-otel encodes no histogram or summary family (its `Shape::of` still leaves them \
-              out as kinds core does not produce). Reported to the lead with issue 6's report.",
-    },
-    KnownFailure {
-        scenario: "histograms",
-        format: Format::OtlpProto,
-        reason: "prism-otel encodes no histogram or summary family (its `Shape::of` still leaves them \
-              out as kinds core does not produce). Reported to the lead with issue 6's report.",
-    },
 ];
 
 /// Whether a scenario's failure in a format is a listed known failure.

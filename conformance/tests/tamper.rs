@@ -267,3 +267,84 @@ fn moving_reads_allow_counters_to_grow_but_not_to_shrink() {
         2
     );
 }
+
+#[test]
+fn otlp_values_attributes_units_and_temporality_are_checked() {
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, number_data_point, AggregationTemporality,
+    };
+    use prism_conformance::read::read_otlp_request;
+
+    let r = registry();
+    let request = prism_otel::encode(&r, &prism_otel::Resource::new("t"));
+    let read = read_otlp_request(&request).unwrap();
+    assert_eq!(diff(&r, Format::OtlpProto, read), vec![]);
+
+    let mut changed = request.clone();
+    for metric in &mut changed.resource_metrics[0].scope_metrics[0].metrics {
+        match &mut metric.data {
+            Some(Data::Sum(sum)) => {
+                for p in &mut sum.data_points {
+                    if p.value == Some(number_data_point::Value::AsInt(3)) {
+                        p.value = Some(number_data_point::Value::AsDouble(3.5));
+                    }
+                }
+            }
+            Some(Data::Gauge(_)) => metric.unit = "kelvin".to_owned(),
+            _ => {}
+        }
+    }
+    let ms = diff(&r, Format::OtlpProto, read_otlp_request(&changed).unwrap());
+    assert_eq!(
+        messages(&ms),
+        [
+            r#"series http_requests{code="200",method="GET"}: value: core read says 3, otlp-proto says 3.5"#,
+            r#"family temperature_celsius: unit: core read says "celsius", otlp-proto says "kelvin""#,
+        ]
+    );
+
+    let mut delta = request.clone();
+    for metric in &mut delta.resource_metrics[0].scope_metrics[0].metrics {
+        if let Some(Data::Sum(sum)) = &mut metric.data {
+            sum.aggregation_temporality = AggregationTemporality::Delta as i32;
+        }
+    }
+    let err = read_otlp_request(&delta).unwrap_err();
+    assert!(err.contains("not cumulative"), "{err}");
+
+    let mut twice = request;
+    let copy = twice.resource_metrics[0].scope_metrics[0].metrics[0].clone();
+    twice.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .push(copy);
+    assert!(read_otlp_request(&twice)
+        .unwrap_err()
+        .contains("given twice"));
+}
+
+#[test]
+fn json_first_label_values_shaped_like_the_overflow_key_lose_one_underscore() {
+    let mut schema = Schema::default();
+    schema.insert("k", ["v"]);
+    let read = read_json(
+        br#"{"k": {"__otel_metric_overflow=true": 3, "_otel_metric_overflow=true": 2, "otel_metric_overflow=true": 1}}"#,
+        &schema,
+        Unknown::Error,
+    )
+    .unwrap();
+    let series: Vec<String> = read
+        .family("k")
+        .unwrap()
+        .series
+        .keys()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        series,
+        [
+            r#"{otel_metric_overflow="true"}"#,
+            r#"{v="_otel_metric_overflow=true"}"#,
+            r#"{v="otel_metric_overflow=true"}"#,
+        ]
+    );
+}
