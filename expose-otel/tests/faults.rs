@@ -46,8 +46,8 @@ fn jobs(registry: &Registry) -> Counter {
 fn value_of(
     request: &prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
 ) -> i64 {
-    match metrics(request)["jobs"].points[0].value {
-        Number::Int(v) => v,
+    match &metrics(request)["jobs"].points[0].value {
+        Number::Int(v) => *v,
         other => panic!("{other:?}"),
     }
 }

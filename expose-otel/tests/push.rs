@@ -7,12 +7,44 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use prism_core::{Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Metadata, Registry};
+use prism_core::{
+    Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, Histogram, HistogramConfig,
+    ManualClock, Metadata, Registry, WindowedHistogram,
+};
 use prism_otel::{Compression, ExportResult, Exporter, Protocol, Resource, Temporality};
-use support::{assert_matches_registry, grpc_receiver, http_receiver, metrics, resource, Number};
+use support::{
+    assert_matches_registry, grpc_receiver, http_receiver, metrics, resource, Answer, Distribution,
+    Number,
+};
 
 const LONG: Duration = Duration::from_secs(3600);
 const WAIT: Duration = Duration::from_secs(20);
+
+/// Sizes in bytes, bounds 100 and 1000.
+fn sizes() -> HistogramConfig {
+    Histogram::builder()
+        .unit_scale(1.0)
+        .highest(1_000_000)
+        .shards(2)
+        .buckets([100.0, 1000.0])
+        .config()
+        .unwrap()
+}
+
+fn response_sizes(registry: &Registry) -> Family<Histogram> {
+    registry
+        .get_or_register_with(
+            Metadata::new("response_size_bytes", "Response sizes, by route.").unit("bytes"),
+            || {
+                let config = sizes();
+                Family::builder(["route"])
+                    .cardinality_limit(2)
+                    .build_with(move || config.build())
+                    .unwrap()
+            },
+        )
+        .expect("the same family every time")
+}
 
 /// One metric of each kind, labels, an overflow series, units, a family with no series.
 fn fixture() -> Registry {
@@ -66,6 +98,34 @@ fn fixture() -> Registry {
             Family::<Gauge>::new(["k"]),
         )
         .unwrap();
+    let sizes_by_route = response_sizes(&registry);
+    for (route, v) in [
+        ("/a", 50),
+        ("/a", 500),
+        ("/b", 5000),
+        ("/c", 70),
+        ("/d", 700),
+    ] {
+        sizes_by_route.get(&[route]).record(v); // /c and /d: the overflow series
+    }
+    registry
+        .register_with(
+            Metadata::new("upload_size_bytes", "Nothing uploaded yet.").unit("bytes"),
+            sizes().build(),
+        )
+        .unwrap();
+    let recent = registry
+        .register_with(
+            Metadata::new("recent_latency_seconds", "Latency, last 5 minutes.").unit("seconds"),
+            WindowedHistogram::builder()
+                .clock(ManualClock::new())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    for ms in [1, 2, 3, 40] {
+        recent.record(ms * 1_000_000);
+    }
     registry
 }
 
@@ -138,6 +198,7 @@ async fn push_and_check(protocol: Protocol, compression: Compression, temporalit
         .unwrap_or_else(|_| panic!("same family"))
         .get(&["GET", "200"])
         .add(3);
+    response_sizes(&registry).get(&["/a"]).record(2000);
     let telemetry = exporter.telemetry().clone();
     assert_eq!(
         exporter.shutdown_async(WAIT).await.unwrap(),
@@ -145,6 +206,29 @@ async fn push_and_check(protocol: Protocol, compression: Compression, temporalit
     );
     let last = metrics(&receiver.last());
     let point = &last["http_requests"].points[0];
+    let sizes = &last["response_size_bytes"];
+    assert_eq!(sizes.points.len(), 3, "/a, /b and the overflow series");
+    let want = match temporality {
+        // Only what came since: one value above the last bound; no min or max.
+        Temporality::Delta => Distribution {
+            bounds: vec![100.0, 1000.0],
+            bucket_counts: vec![0, 0, 1],
+            count: 1,
+            sum: Some(2000.0),
+            min: None,
+            max: None,
+        },
+        _ => Distribution {
+            bounds: vec![100.0, 1000.0],
+            bucket_counts: vec![1, 1, 1],
+            count: 3,
+            sum: Some(2550.0),
+            min: Some(50.0),
+            max: Some(2000.0),
+        },
+    };
+    assert_eq!(sizes.points[0].value, Number::Histogram(want));
+    assert_eq!(sizes.temporality, temporality_flag);
     match temporality {
         Temporality::Delta => {
             assert_eq!(point.value, Number::Int(3));
@@ -302,6 +386,74 @@ async fn configured_from_the_environment() {
     assert_eq!(res["service.name"], "from-env");
     assert_eq!(res["deployment.environment.name"], "test");
     assert_matches_registry(&got.request, &registry.snapshot(), 2);
+    exporter.shutdown_async(WAIT).await.unwrap();
+}
+
+/// Delta histograms over a real push: an export the collector refuses loses nothing, the
+/// next delivered one carries both intervals and starts where the last delivered one ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histogram_deltas_lose_nothing_when_a_push_fails() {
+    let (addr, receiver) = http_receiver().await;
+    let registry = Registry::builder().self_telemetry(false).build();
+    let sizes_by_route = response_sizes(&registry);
+    let exporter = Exporter::new(registry.clone())
+        .endpoint(format!("http://{addr}/v1/metrics"))
+        .temporality(Temporality::Delta)
+        .interval(LONG)
+        .telemetry_registry(None)
+        .start()
+        .unwrap();
+    let sent = |i: usize| {
+        metrics(&receiver.received()[i].request)["response_size_bytes"]
+            .points
+            .clone()
+    };
+    sizes_by_route.get(&["/a"]).record(50);
+    sizes_by_route.get(&["/b"]).record(5);
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
+    let first = sent(0);
+
+    receiver.script([Answer::Status(400, None)]); // not retried: this export is lost
+    sizes_by_route.get(&["/a"]).record(500);
+    let failed = exporter.force_flush_async(WAIT).await.unwrap();
+    assert!(matches!(failed, ExportResult::Failure { .. }), "{failed:?}");
+
+    sizes_by_route.get(&["/a"]).record(5000);
+    sizes_by_route.get(&["/x"]).record(150); // past the limit of 2: overflow
+    assert_eq!(
+        exporter.force_flush_async(WAIT).await.unwrap(),
+        ExportResult::Success
+    );
+    let third = sent(2);
+    assert_eq!(third.len(), 3);
+    assert_eq!(
+        third[0].value,
+        Number::Histogram(Distribution {
+            bounds: vec![100.0, 1000.0],
+            bucket_counts: vec![0, 1, 1],
+            count: 2,
+            sum: Some(5500.0),
+            min: None,
+            max: None,
+        }),
+        "both intervals since the last delivered export"
+    );
+    assert_eq!(third[0].start, first[0].time);
+    let Number::Histogram(b) = &third[1].value else {
+        panic!("{:?}", third[1])
+    };
+    assert_eq!(b.count, 0, "/b: nothing new");
+    assert_eq!(
+        third[2].attributes,
+        [("otel.metric.overflow".to_owned(), "bool:true".to_owned())].into()
+    );
+    let Number::Histogram(overflow) = &third[2].value else {
+        panic!("{:?}", third[2])
+    };
+    assert_eq!((overflow.count, overflow.sum), (1, Some(150.0)));
     exporter.shutdown_async(WAIT).await.unwrap();
 }
 

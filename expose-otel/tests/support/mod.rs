@@ -23,7 +23,9 @@ use prism_otel::proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use prism_otel::proto::tonic::common::v1::{any_value, KeyValue};
-use prism_otel::proto::tonic::metrics::v1::{metric, number_data_point, NumberDataPoint};
+use prism_otel::proto::tonic::metrics::v1::{
+    metric, number_data_point, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
+};
 use prost::Message;
 
 /// How the receiver answers one request.
@@ -254,10 +256,38 @@ pub struct Point {
     pub time: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Number {
     Int(i64),
     Double(f64),
+    Histogram(Distribution),
+    /// Count, sum, and `(quantile, value)` pairs.
+    Summary(u64, f64, Vec<(f64, f64)>),
+}
+
+/// A histogram data point's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    pub bounds: Vec<f64>,
+    pub bucket_counts: Vec<u64>,
+    pub count: u64,
+    pub sum: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Distribution {
+    /// What prism's read says a cumulative point carries.
+    pub fn of(h: &prism_core::HistogramValue) -> Self {
+        Self {
+            bounds: h.bounds().to_vec(),
+            bucket_counts: h.bucket_counts().to_vec(),
+            count: h.count(),
+            sum: Some(h.sum()),
+            min: h.min(),
+            max: h.max(),
+        }
+    }
 }
 
 /// What a metric was sent as.
@@ -265,10 +295,10 @@ pub enum Number {
 pub struct Sent {
     pub description: String,
     pub unit: String,
-    /// `"sum"` or `"gauge"`.
+    /// `"sum"`, `"gauge"`, `"histogram"` or `"summary"`.
     pub data: &'static str,
     pub monotonic: bool,
-    /// 1 delta, 2 cumulative, 0 for gauges.
+    /// 1 delta, 2 cumulative, 0 for gauges and summaries.
     pub temporality: i32,
     pub points: Vec<Point>,
 }
@@ -281,28 +311,74 @@ fn attribute_text(kv: &KeyValue) -> String {
     }
 }
 
+fn attribute_map(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    let mut attributes = BTreeMap::new();
+    for kv in kvs {
+        assert!(
+            attributes
+                .insert(kv.key.clone(), attribute_text(kv))
+                .is_none(),
+            "attribute keys are unique"
+        );
+    }
+    attributes
+}
+
 fn points(points: &[NumberDataPoint]) -> Vec<Point> {
     points
         .iter()
+        .map(|p| Point {
+            attributes: attribute_map(&p.attributes),
+            value: match p.value.expect("a value") {
+                number_data_point::Value::AsInt(v) => Number::Int(v),
+                number_data_point::Value::AsDouble(v) => Number::Double(v),
+            },
+            start: p.start_time_unix_nano,
+            time: p.time_unix_nano,
+        })
+        .collect()
+}
+
+fn histogram_points(points: &[HistogramDataPoint]) -> Vec<Point> {
+    points
+        .iter()
         .map(|p| {
-            let mut attributes = BTreeMap::new();
-            for kv in &p.attributes {
-                assert!(
-                    attributes
-                        .insert(kv.key.clone(), attribute_text(kv))
-                        .is_none(),
-                    "attribute keys are unique"
-                );
-            }
+            // The OTLP rules of a histogram point, whatever its values.
+            assert_eq!(p.bucket_counts.len(), p.explicit_bounds.len() + 1);
+            assert_eq!(p.bucket_counts.iter().sum::<u64>(), p.count);
+            assert!(p.explicit_bounds.windows(2).all(|w| w[0] < w[1]));
             Point {
-                attributes,
-                value: match p.value.expect("a value") {
-                    number_data_point::Value::AsInt(v) => Number::Int(v),
-                    number_data_point::Value::AsDouble(v) => Number::Double(v),
-                },
+                attributes: attribute_map(&p.attributes),
+                value: Number::Histogram(Distribution {
+                    bounds: p.explicit_bounds.clone(),
+                    bucket_counts: p.bucket_counts.clone(),
+                    count: p.count,
+                    sum: p.sum,
+                    min: p.min,
+                    max: p.max,
+                }),
                 start: p.start_time_unix_nano,
                 time: p.time_unix_nano,
             }
+        })
+        .collect()
+}
+
+fn summary_points(points: &[SummaryDataPoint]) -> Vec<Point> {
+    points
+        .iter()
+        .map(|p| Point {
+            attributes: attribute_map(&p.attributes),
+            value: Number::Summary(
+                p.count,
+                p.sum,
+                p.quantile_values
+                    .iter()
+                    .map(|q| (q.quantile, q.value))
+                    .collect(),
+            ),
+            start: p.start_time_unix_nano,
+            time: p.time_unix_nano,
         })
         .collect()
 }
@@ -334,6 +410,22 @@ pub fn metrics(request: &ExportMetricsServiceRequest) -> BTreeMap<String, Sent> 
                 monotonic: false,
                 temporality: 0,
                 points: points(&g.data_points),
+            },
+            metric::Data::Histogram(h) => Sent {
+                description: m.description.clone(),
+                unit: m.unit.clone(),
+                data: "histogram",
+                monotonic: false,
+                temporality: h.aggregation_temporality,
+                points: histogram_points(&h.data_points),
+            },
+            metric::Data::Summary(s) => Sent {
+                description: m.description.clone(),
+                unit: m.unit.clone(),
+                data: "summary",
+                monotonic: false,
+                temporality: 0,
+                points: summary_points(&s.data_points),
             },
             other => panic!("unexpected data {other:?}"),
         };
@@ -387,6 +479,8 @@ pub fn assert_matches_registry(
                 )
             }
             Kind::Gauge => assert_eq!(m.data, "gauge"),
+            Kind::Histogram => assert_eq!((m.data, m.temporality), ("histogram", temporality)),
+            Kind::Summary => assert_eq!(m.data, "summary"),
             other => panic!("unexpected kind {other:?}"),
         }
         assert_eq!(m.points.len(), family.series.len(), "{}", d.name());
@@ -408,9 +502,22 @@ pub fn assert_matches_registry(
                     Value::Counter(v) => Number::Int(v as i64),
                     Value::Gauge(v) => Number::Int(v),
                     Value::CounterF64(v) | Value::GaugeF64(v) => Number::Double(v),
+                    Value::Histogram(ref h) => {
+                        let mut want = Distribution::of(h);
+                        if temporality == 1 {
+                            // Min and max are kept since the start: not a delta's.
+                            (want.min, want.max) = (None, None);
+                        }
+                        Number::Histogram(want)
+                    }
+                    Value::Summary(ref h) => Number::Summary(
+                        h.count(),
+                        h.sum(),
+                        h.quantiles().filter_map(|(q, v)| Some((q, v?))).collect(),
+                    ),
                     ref other => panic!("unexpected value {other:?}"),
                 };
-                match (point.value, want) {
+                match (&point.value, &want) {
                     (Number::Double(a), Number::Double(b)) if a.is_nan() => assert!(b.is_nan()),
                     (a, b) => assert_eq!(a, b, "{} {:?}", d.name(), series.label_values),
                 }
