@@ -529,6 +529,15 @@ enum Spec {
     Gauge(Vec<(Vec<String>, i64)>),
     FloatGauge(Vec<(Vec<String>, f64)>),
     Fn(u64),
+    /// Bounds, cardinality limit, and values recorded per label set.
+    Histogram(Vec<f64>, usize, Vec<(Vec<String>, Vec<u64>)>),
+    Summary(Vec<(Vec<String>, Vec<u64>)>),
+}
+
+/// Strictly increasing bounds, none included, from a few that cross the recorded range.
+fn bounds() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::btree_set(0u32..2000, 0..6)
+        .prop_map(|set| set.into_iter().map(|b| f64::from(b) * 0.5).collect())
 }
 
 fn labels(n: usize) -> impl Strategy<Value = Vec<String>> {
@@ -559,6 +568,13 @@ fn spec() -> impl Strategy<Value = (usize, Spec)> {
                 series(n, any::<i64>().boxed()).prop_map(Spec::Gauge),
                 series(n, f.boxed()).prop_map(Spec::FloatGauge),
                 any::<u64>().prop_map(Spec::Fn),
+                (
+                    bounds(),
+                    1usize..4,
+                    series(n, prop::collection::vec(0u64..2000, 0..20).boxed())
+                )
+                    .prop_map(|(b, l, s)| Spec::Histogram(b, l, s)),
+                series(n, prop::collection::vec(0u64..2000, 0..20).boxed()).prop_map(Spec::Summary),
             ],
         )
     })
@@ -611,9 +627,59 @@ fn build(specs: &[(usize, Spec)]) -> Registry {
                 let v = *v;
                 r.register(&name, "fn", CounterFn::new(move || v)).unwrap();
             }
+            Spec::Histogram(bounds, limit, series) => {
+                let config = numbers(bounds);
+                let f = r
+                    .register(
+                        &name,
+                        "h",
+                        Family::builder(names)
+                            .cardinality_limit(*limit)
+                            .build_with(move || config.build())
+                            .unwrap(),
+                    )
+                    .unwrap();
+                for (l, values) in series {
+                    values.iter().for_each(|v| f.get(l).record(*v));
+                }
+            }
+            Spec::Summary(series) => {
+                let config = numbers(&[]);
+                let f = r
+                    .register(
+                        &name,
+                        "s",
+                        Family::builder(names)
+                            .build_with(move || Summary::from(config.build()))
+                            .unwrap(),
+                    )
+                    .unwrap();
+                for (l, values) in series {
+                    values.iter().for_each(|v| f.get(l).record(*v));
+                }
+            }
         }
     }
     r
+}
+
+/// The attributes and times of one point, whatever its type.
+fn check_point(
+    attributes: &[prism_otel::proto::tonic::common::v1::KeyValue],
+    start: u64,
+    time: u64,
+) {
+    let mut keys = HashSet::new();
+    for kv in attributes {
+        assert!(keys.insert(kv.key.clone()), "unique attribute keys");
+        assert!(kv.value.as_ref().and_then(|v| v.value.as_ref()).is_some());
+    }
+    assert!(time > 0 && start > 0, "non-zero times");
+    assert!(start <= time, "start <= time");
+}
+
+fn same(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
 fn check_rules(req: &ExportMetricsServiceRequest, snapshot: &prism_core::Snapshot) {
@@ -623,53 +689,105 @@ fn check_rules(req: &ExportMetricsServiceRequest, snapshot: &prism_core::Snapsho
     for m in &sm.metrics {
         assert!(names.insert(m.name.clone()), "unique metric names");
         let family = snapshot.family(&m.name).expect("a family of the registry");
-        let pts = match m.data.as_ref().expect("data") {
+        // Self-telemetry moves between the encoded read and the snapshot.
+        let exact = !family.descriptor.name().starts_with("prism_");
+        let n = match m.data.as_ref().expect("data") {
             metric::Data::Sum(s) => {
                 assert!(s.is_monotonic);
                 assert_eq!(s.aggregation_temporality, 2);
-                &s.data_points
+                check_numbers(&s.data_points, &family.series, exact)
             }
-            metric::Data::Gauge(g) => &g.data_points,
+            metric::Data::Gauge(g) => check_numbers(&g.data_points, &family.series, exact),
+            metric::Data::Histogram(h) => {
+                assert_eq!(family.descriptor.kind(), Kind::Histogram);
+                assert_eq!(h.aggregation_temporality, 2);
+                assert_eq!(h.data_points.len(), family.series.len());
+                for (p, s) in h.data_points.iter().zip(&family.series) {
+                    check_point(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                    assert_eq!(
+                        p.bucket_counts.len(),
+                        p.explicit_bounds.len() + 1,
+                        "bounds + 1"
+                    );
+                    assert_eq!(
+                        p.bucket_counts.iter().sum::<u64>(),
+                        p.count,
+                        "buckets add up"
+                    );
+                    assert!(p.explicit_bounds.windows(2).all(|w| w[0] < w[1]));
+                    let Value::Histogram(h) = &s.value else {
+                        panic!("{:?}", s.value)
+                    };
+                    assert_eq!(p.explicit_bounds, h.bounds());
+                    assert_eq!(p.bucket_counts, h.bucket_counts());
+                    assert_eq!(
+                        (p.count, p.sum, p.min, p.max),
+                        (h.count(), Some(h.sum()), h.min(), h.max())
+                    );
+                    if let (Some(min), Some(max)) = (p.min, p.max) {
+                        assert!(min <= max);
+                    }
+                }
+                h.data_points.len()
+            }
+            metric::Data::Summary(sum) => {
+                assert_eq!(family.descriptor.kind(), Kind::Summary);
+                assert_eq!(sum.data_points.len(), family.series.len());
+                for (p, s) in sum.data_points.iter().zip(&family.series) {
+                    check_point(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                    let Value::Summary(h) = &s.value else {
+                        panic!("{:?}", s.value)
+                    };
+                    assert_eq!((p.count, p.sum), (h.count(), h.sum()));
+                    let want: Vec<(f64, f64)> =
+                        h.quantiles().filter_map(|(q, v)| Some((q, v?))).collect();
+                    let got: Vec<(f64, f64)> = p
+                        .quantile_values
+                        .iter()
+                        .map(|q| (q.quantile, q.value))
+                        .collect();
+                    assert_eq!(got, want);
+                    assert_eq!(got.is_empty(), p.count == 0);
+                }
+                sum.data_points.len()
+            }
             other => panic!("{other:?}"),
         };
-        assert!(!pts.is_empty(), "no empty metrics");
-        assert_eq!(pts.len(), family.series.len());
-        for (p, s) in pts.iter().zip(&family.series) {
-            let mut keys = HashSet::new();
-            for kv in &p.attributes {
-                assert!(keys.insert(kv.key.clone()), "unique attribute keys");
-                assert!(kv.value.as_ref().and_then(|v| v.value.as_ref()).is_some());
-            }
-            assert!(
-                p.time_unix_nano > 0 && p.start_time_unix_nano > 0,
-                "non-zero times"
-            );
-            assert!(p.start_time_unix_nano <= p.time_unix_nano, "start <= time");
-            let v = p.value.expect("a value");
-            if !family.descriptor.name().starts_with("prism_") {
-                match (&s.value, v) {
-                    (Value::Counter(c), number_data_point::Value::AsInt(i)) => {
-                        assert_eq!(*c, i as u64)
-                    }
-                    (Value::Counter(c), number_data_point::Value::AsDouble(d)) => {
-                        assert!(*c > i64::MAX as u64);
-                        assert_eq!(d, *c as f64)
-                    }
-                    (Value::Gauge(g), number_data_point::Value::AsInt(i)) => assert_eq!(*g, i),
-                    (
-                        Value::CounterF64(a) | Value::GaugeF64(a),
-                        number_data_point::Value::AsDouble(d),
-                    ) => {
-                        assert!(a.to_bits() == d.to_bits() || (a.is_nan() && d.is_nan()))
-                    }
-                    (a, b) => panic!("{a:?} sent as {b:?}"),
-                }
-            }
-            total_points += 1;
-        }
+        assert!(n > 0, "no empty metrics");
+        total_points += n;
     }
     let expected: usize = snapshot.families.iter().map(|f| f.series.len()).sum();
     assert_eq!(total_points, expected, "every series, nothing else");
+}
+
+fn check_numbers(
+    pts: &[NumberDataPoint],
+    series: &[prism_core::SeriesSnapshot],
+    exact: bool,
+) -> usize {
+    assert_eq!(pts.len(), series.len());
+    for (p, s) in pts.iter().zip(series) {
+        check_point(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+        let v = p.value.expect("a value");
+        if exact {
+            match (&s.value, v) {
+                (Value::Counter(c), number_data_point::Value::AsInt(i)) => {
+                    assert_eq!(*c, i as u64)
+                }
+                (Value::Counter(c), number_data_point::Value::AsDouble(d)) => {
+                    assert!(*c > i64::MAX as u64);
+                    assert_eq!(d, *c as f64)
+                }
+                (Value::Gauge(g), number_data_point::Value::AsInt(i)) => assert_eq!(*g, i),
+                (
+                    Value::CounterF64(a) | Value::GaugeF64(a),
+                    number_data_point::Value::AsDouble(d),
+                ) => assert!(same(*a, d)),
+                (a, b) => panic!("{a:?} sent as {b:?}"),
+            }
+        }
+    }
+    pts.len()
 }
 
 proptest! {
