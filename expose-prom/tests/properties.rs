@@ -82,7 +82,11 @@ fn read(text: &str, format: Format) -> Vec<ReadFamily> {
         if let Some(meta) = line.strip_prefix("# ") {
             let (keyword, rest) = meta.split_once(' ').unwrap();
             let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
-            if families.last().map_or(true, |f| f.name != name) {
+            let new_family = match families.last() {
+                Some(last) => last.name != name,
+                None => true,
+            };
+            if new_family {
                 families.push(ReadFamily {
                     name: name.to_owned(),
                     ..Default::default()
