@@ -68,6 +68,12 @@ pub(crate) struct Series<M> {
 /// Series are held by `triomphe::Arc`: no weak count, 8 bytes less per series than
 /// `std::sync::Arc`, and the family never needs a weak reference.
 type Table<M> = HashTable<SeriesArc<M>>;
+
+/// The live series in read order, and the family version it was built from.
+struct ReadOrder<M> {
+    version: u64,
+    series: Arc<[SeriesArc<M>]>,
+}
 type SeriesArc<M> = triomphe::Arc<Series<M>>;
 type MakeFn<M> = Box<dyn Fn() -> M + Send + Sync>;
 
@@ -117,6 +123,11 @@ struct Inner<M: Metric> {
     refused: AtomicU64,
     /// Serialises inserts and removals.
     write: Mutex<()>,
+    /// Bumped after every change to the tables, so the read order knows when to rebuild.
+    version: AtomicU64,
+    /// The series in read order, as of `version`: rebuilt by a read after a change, shared
+    /// by reads until the next one. Readers hold its lock only to swap or clone the `Arc`.
+    order: Mutex<ReadOrder<M>>,
     overflow: OnceLock<SeriesArc<M>>,
     /// Where dropped updates go under [`Overflow::Drop`]: never read.
     sink: M,
@@ -218,6 +229,7 @@ impl<M: Metric> Family<M> {
             entry.remove();
         }
         shard.store(Arc::new(table));
+        inner.version.fetch_add(1, Ordering::Release);
         inner.len.fetch_sub(1, Ordering::Relaxed);
         true
     }
@@ -230,6 +242,7 @@ impl<M: Metric> Family<M> {
         for shard in inner.shards.iter() {
             shard.store(Arc::new(HashTable::new()));
         }
+        inner.version.fetch_add(1, Ordering::Release);
         inner.len.store(0, Ordering::Relaxed);
     }
 
@@ -306,6 +319,7 @@ impl<M: Metric> Family<M> {
                     hash_values(inner.seed, s.labels.iter())
                 });
                 shard.store(Arc::new(table));
+                inner.version.fetch_add(1, Ordering::Release);
                 inner.len.fetch_add(1, Ordering::Relaxed);
                 series
             }
@@ -328,17 +342,8 @@ impl<M: Metric> Family<M> {
     /// Holds no lock while `f` runs; writers keep writing.
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
         let inner = &*self.inner;
-        let tables: Vec<Arc<Table<M>>> = inner.shards.iter().map(|s| s.load_full()).collect();
-        let mut all: Vec<(u64, &Series<M>)> =
-            Vec::with_capacity(tables.iter().map(|t| t.len()).sum());
-        all.extend(
-            tables
-                .iter()
-                .flat_map(|t| t.iter())
-                .map(|s| (s.created, &**s)),
-        );
-        all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
-        for (_, series) in all {
+        let order = inner.read_order();
+        for series in order.iter() {
             f(SeriesRef {
                 values: Some(series.labels.iter()),
                 series,
@@ -377,6 +382,31 @@ impl<M: Metric> Inner<M> {
         // Bits 32.. pick the shard: hashbrown takes its bucket index from the low bits and
         // its tag from the top seven, so the shard choice does not thin either.
         &self.shards[(hash >> 32) as usize & (self.shards.len() - 1)]
+    }
+
+    /// The live series in order of start time (ties by label values), rebuilt only if the
+    /// tables changed since the last read: steady-state reads skip the collect and the sort.
+    fn read_order(&self) -> Arc<[SeriesArc<M>]> {
+        // Acquire pairs with the writers' Release bump, made after their table store: a read
+        // that sees a version sees at least the tables of that version.
+        let version = self.version.load(Ordering::Acquire);
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        if order.version != version {
+            let tables: Vec<Arc<Table<M>>> = self.shards.iter().map(|s| s.load_full()).collect();
+            let mut all: Vec<SeriesArc<M>> =
+                Vec::with_capacity(tables.iter().map(|t| t.len()).sum());
+            all.extend(tables.iter().flat_map(|t| t.iter()).cloned());
+            all.sort_unstable_by(|a, b| {
+                a.created
+                    .cmp(&b.created)
+                    .then_with(|| a.labels.cmp(&b.labels))
+            });
+            *order = ReadOrder {
+                version,
+                series: all.into(),
+            };
+        }
+        order.series.clone()
     }
 
     /// The write lock; a panic in another writer leaves the tables consistent (each change
@@ -490,6 +520,11 @@ impl<M: Metric> FamilyBuilder<M> {
                 len: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
                 write: Mutex::new(()),
+                version: AtomicU64::new(0),
+                order: Mutex::new(ReadOrder {
+                    version: u64::MAX,
+                    series: Arc::new([]),
+                }),
                 overflow: OnceLock::new(),
                 sink: make(),
                 make: Box::new(make),
