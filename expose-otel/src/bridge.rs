@@ -181,7 +181,8 @@ impl Bridge {
             if known.contains(desc.name()) {
                 continue;
             }
-            if let Some(reason) = refused_name(desc.name()) {
+            // The kind first: a histogram cannot cross whatever its name.
+            if let Some(reason) = refused_kind(desc.kind()).or_else(|| refused_name(desc.name())) {
                 self.skipped.push((desc.name().to_owned(), reason));
                 continue;
             }
@@ -220,13 +221,7 @@ impl Bridge {
         let shape = match desc.kind() {
             Kind::Counter => Shape::Counter,
             Kind::Gauge => Shape::Gauge,
-            Kind::Histogram | Kind::Summary => {
-                return Err(
-                    "the OpenTelemetry API has no observable histogram or summary: \
-                            use prism_otel::Exporter",
-                )
-            }
-            _ => return Err("a kind this crate does not know"),
+            other => return Err(refused_kind(other).unwrap_or("a kind this crate does not know")),
         };
         let Some(first) = first else {
             return Ok(None);
@@ -303,6 +298,17 @@ impl Bridge {
 enum Shape {
     Counter,
     Gauge,
+}
+
+/// Why a family of this kind cannot cross, if it cannot.
+fn refused_kind(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Counter | Kind::Gauge => None,
+        Kind::Histogram | Kind::Summary => Some(
+            "the OpenTelemetry API has no observable histogram or summary: use prism_otel::Exporter",
+        ),
+        _ => Some("a kind this crate does not know: use prism_otel::Exporter"),
+    }
 }
 
 /// Why the SDK would refuse this name, if it would: instrument names match

@@ -80,7 +80,7 @@ impl Compression {
     }
 }
 
-/// How counters are reported.
+/// How counters and histograms are reported (gauges and summaries are always sent as read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Temporality {

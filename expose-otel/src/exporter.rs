@@ -196,7 +196,7 @@ impl Exporter {
         self
     }
 
-    /// Counter temporality (default cumulative).
+    /// Counter and histogram temporality (default cumulative).
     pub fn temporality(mut self, temporality: Temporality) -> Self {
         self.settings.temporality = temporality;
         self

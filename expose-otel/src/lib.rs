@@ -101,8 +101,8 @@
 //!   outcome metrics ([`ExporterTelemetry`]). [`Exporter::start`] returns an
 //!   [`ExporterHandle`] to flush and shut down.
 //! - [`Bridge`]: the registry's families as observable instruments on an opentelemetry
-//!   `Meter`, for services that already run opentelemetry_sdk. Histograms cannot cross
-//!   that way; use the exporter for them.
+//!   `Meter`, for services that already run opentelemetry_sdk. Histograms and summaries
+//!   cannot cross that way ([`Bridge::skipped`] lists them); use the exporter for them.
 //!
 //! # Mapping
 //!
@@ -110,6 +110,8 @@
 //! |---|---|
 //! | counter | `Sum`, `is_monotonic`, cumulative (delta on request) |
 //! | gauge | `Gauge` |
+//! | histogram | `Histogram`, cumulative (delta on request): `explicit_bounds`, per-bucket `bucket_counts`, `count`, `sum`, `min`/`max` (when something was recorded; never in a delta) |
+//! | summary (`Summary`, `WindowedHistogram`) | `Summary`: `count`, `sum`, `quantile_values` p50, p90, p99, p99.9 (none when empty) |
 //! | `u64` / `i64` values | `as_int` (a `u64` past `i64::MAX`: `as_double`) |
 //! | `f64` values, NaN and infinities included | `as_double` |
 //! | labels | string attributes, in label order |
@@ -119,6 +121,53 @@
 //! | the read | `time_unix_nano`, one per request |
 //! | a family with no series | left out |
 //! | self-telemetry (`prism_*`) | ordinary metrics |
+//!
+//! A histogram's point, as the same JSON (bounds and sum in the exported unit; bucket counts
+//! per bucket, the last one above the last bound):
+//!
+//! ```
+//! use prism_core::{Histogram, Registry};
+//! # use prism_otel::proto::tonic::metrics::v1::metric::Data;
+//!
+//! let registry = Registry::builder().self_telemetry(false).build();
+//! let sizes = Histogram::builder().unit_scale(1.0).buckets([100.0, 1000.0]).build()?;
+//! let sizes = registry.register("response_size_bytes", "Response sizes.", sizes)?;
+//! for bytes in [20, 300, 300, 1500] {
+//!     sizes.record(bytes);
+//! }
+//! let mut request = prism_otel::encode(&registry, &prism_otel::Resource::new("checkout"));
+//! # let Some(Data::Histogram(h)) = &mut request.resource_metrics[0].scope_metrics[0].metrics[0].data else { unreachable!() };
+//! # h.data_points[0].start_time_unix_nano = 1_700_000_000_000_000_000;
+//! # h.data_points[0].time_unix_nano = 1_700_000_060_000_000_000;
+//! let json: serde_json::Value = serde_json::from_slice(&prism_otel::json::to_vec(&request))?;
+//! let histogram = &json["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["histogram"];
+//! assert_eq!(serde_json::to_string_pretty(histogram)?, r#"{
+//!   "aggregationTemporality": 2,
+//!   "dataPoints": [
+//!     {
+//!       "attributes": [],
+//!       "bucketCounts": [
+//!         "1",
+//!         "2",
+//!         "1"
+//!       ],
+//!       "count": "4",
+//!       "exemplars": [],
+//!       "explicitBounds": [
+//!         100.0,
+//!         1000.0
+//!       ],
+//!       "flags": 0,
+//!       "max": 1500.0,
+//!       "min": 20.0,
+//!       "startTimeUnixNano": "1700000000000000000",
+//!       "sum": 2120.0,
+//!       "timeUnixNano": "1700000060000000000"
+//!     }
+//!   ]
+//! }"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Features
 //!

@@ -8,7 +8,10 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, PeriodicReader, SdkMeterProvider, Temporality,
 };
-use prism_core::{Counter, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Metadata, Registry};
+use prism_core::{
+    Counter, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Metadata, Registry,
+    Summary, WindowedHistogram,
+};
 use prism_otel::Bridge;
 
 /// name -> (kind, monotonic, unit, description, attributes -> value as text)
@@ -113,6 +116,25 @@ fn families_cross_with_values_labels_units_and_overflow() {
     registry
         .register("later", "No series yet.", Family::<Counter>::new(["k"]))
         .unwrap();
+    // Distributions cannot cross: listed as skipped, with or without series.
+    registry
+        .register("latency_seconds", "A histogram.", Histogram::new())
+        .unwrap()
+        .record(1_000);
+    registry
+        .register(
+            "route_latency_seconds",
+            "No series yet.",
+            Family::<Histogram>::new(["route"]),
+        )
+        .unwrap();
+    registry
+        .register("recent_seconds", "A window.", WindowedHistogram::new())
+        .unwrap()
+        .record(1_000);
+    registry
+        .register("quantiles:seconds", "A summary.", Summary::new())
+        .unwrap();
 
     let exporter = InMemoryMetricExporter::default();
     let provider = SdkMeterProvider::builder()
@@ -125,8 +147,35 @@ fn families_cross_with_values_labels_units_and_overflow() {
         "self-telemetry crosses too"
     );
     assert_eq!(bridge.pending(), ["later"]);
-    assert_eq!(bridge.skipped().len(), 1);
-    assert_eq!(bridge.skipped()[0].0, "ns:colon");
+    let skipped: BTreeMap<&str, &str> = bridge
+        .skipped()
+        .iter()
+        .map(|(n, r)| (n.as_str(), *r))
+        .collect();
+    assert_eq!(
+        skipped.keys().copied().collect::<Vec<_>>(),
+        [
+            "latency_seconds",
+            "ns:colon",
+            "quantiles:seconds",
+            "recent_seconds",
+            "route_latency_seconds"
+        ]
+    );
+    assert!(skipped["ns:colon"].contains("instrument names"));
+    for name in [
+        "latency_seconds",
+        "quantiles:seconds",
+        "recent_seconds",
+        "route_latency_seconds",
+    ] {
+        assert!(
+            skipped[name].contains("no observable histogram")
+                && skipped[name].contains("prism_otel::Exporter"),
+            "{name}: {}",
+            skipped[name]
+        );
+    }
 
     let read = collect(&provider, &exporter);
     let m = &read["http_requests"];
@@ -154,6 +203,7 @@ fn families_cross_with_values_labels_units_and_overflow() {
     assert_eq!(read["huge"].4[""].parse::<f64>().unwrap(), u64::MAX as f64);
     assert!(!read.contains_key("ns:colon"));
     assert!(!read.contains_key("later"));
+    assert!(!read.contains_key("latency_seconds") && !read.contains_key("recent_seconds"));
 
     // Updates show in the next collection; a family that gets a series joins on sync.
     requests.get(&["GET"]).add(1);
