@@ -37,25 +37,32 @@ fn ns_per_op(iters: u64, mut f: impl FnMut(u64)) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Operations per second of `threads` threads each calling `f(thread, i)` `iters` times.
+/// Operations per second of `threads` threads each calling `f(thread, i)` `iters` times,
+/// the best of three runs. Each thread reads the clock itself, and a run lasts from the first
+/// start to the last finish: a main thread descheduled on a busy machine cannot shorten it.
 fn throughput(threads: usize, iters: u64, f: impl Fn(usize, u64) + Sync) -> f64 {
     (0..3)
         .map(|_| {
-            let barrier = Barrier::new(threads + 1);
-            let start = std::thread::scope(|s| {
-                for t in 0..threads {
-                    let (f, barrier) = (&f, &barrier);
-                    s.spawn(move || {
-                        barrier.wait();
-                        for i in 0..iters {
-                            f(t, i);
-                        }
-                    });
-                }
-                barrier.wait();
-                Instant::now()
+            let barrier = Barrier::new(threads);
+            let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (f, barrier) = (&f, &barrier);
+                        s.spawn(move || {
+                            barrier.wait();
+                            let start = Instant::now();
+                            for i in 0..iters {
+                                f(t, i);
+                            }
+                            (start, Instant::now())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
             });
-            (threads as u64 * iters) as f64 / start.elapsed().as_secs_f64()
+            let start = spans.iter().map(|s| s.0).min().expect("one thread at least");
+            let end = spans.iter().map(|s| s.1).max().expect("one thread at least");
+            (threads as u64 * iters) as f64 / end.duration_since(start).as_secs_f64()
         })
         .fold(0.0, f64::max)
 }
