@@ -8,8 +8,8 @@
 # triomphe and hashbrown as core uses them. Isolation is off because the tests read /sys and
 # build a simulated /sys tree in a temp dir.
 #
-# Runs here, in setup, because it needs its own toolchain (nightly with miri and rust-src);
-# skipped with a message where that cannot be installed (an offline machine).
+# Called by .ci/test. Needs its own toolchain (nightly with miri and rust-src), installed
+# here; skipped with a loud message where that cannot be installed (an offline machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
