@@ -9,6 +9,7 @@
 //! | `prom` | yes | `prism::prom`: Prometheus 0.0.4 and OpenMetrics text |
 //! | `otel` | no | `prism::otel`: OTLP encoding and push |
 //! | `axum` | no | HTTP handlers for each enabled format |
+//! | `conformance` | no | `prism::conformance`: check that every format agrees, for tests |
 //!
 //! ```
 //! let registry = prism::Registry::new();
@@ -33,6 +34,10 @@ pub use prism_prom as prom;
 /// OTLP (feature `otel`).
 #[cfg(feature = "otel")]
 pub use prism_otel as otel;
+
+/// Cross-format conformance checks (feature `conformance`, meant for dev-dependencies).
+#[cfg(feature = "conformance")]
+pub use prism_conformance as conformance;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
