@@ -35,7 +35,20 @@
 //! | [`Max`], [`Min`] | gauge, `i64` | `observe`, `reset` |
 //! | [`Capped`] | counter, `u64` | `try_inc`, `try_add` |
 //! | [`CounterFn`], [`GaugeFn`] | counter, gauge | a closure read at read time |
+//! | [`ShardedCounter`] | counter, `u64` | `inc`, `add`: one padded cell per thread slot |
+//! | [`PerCpuCounter`] | counter, `u64` | `inc`, `add`: the cell of the CPU the thread runs on |
+//! | [`SloppyCounter`] | counter, `u64` | `local(n)` gives a thread-owned [`LocalCounter`] that flushes every `n` and on drop |
+//! | [`StripedCounter`] | counter, `u64` | `inc`, `add`: one atomic until contention, then a growing table (Java's `LongAdder`) |
+//! | [`NumaCounter`] | counter, `u64` | `inc`, `add`: cells grouped per NUMA node ([`NumaTopology`]) |
+//! | [`PerThreadCounter`] | counter, `u64` | `writer()` gives a [`PerThreadWriter`]: a load and a store per increment |
+//! | [`Histogram`] | histogram | `record`, `record_duration`, `start_timer`: sharded HDR, explicit export buckets |
+//! | [`Summary`] | summary | a histogram published as quantiles |
+//! | [`WindowedHistogram`] | summary | HDR over a sliding window of slots, rotated on access or `tick` |
+//! | [`WindowedRate`] | gauge, `f64` | events per second over a sliding window of per-second slots |
 //! | [`Family<M>`](Family) | any of the above, labelled | `get`, `with`, `remove` |
+//!
+//! [`Publisher`] builds coherent snapshots of several metrics. Which counter to choose:
+//! `docs/counters.md`; how histograms are laid out and bounded: `docs/histograms.md`.
 //!
 //! Adapters consume [`Registry::visit`] (or [`Registry::snapshot`]) and nothing else.
 
