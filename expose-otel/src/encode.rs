@@ -26,7 +26,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use prism_core::{
     Descriptor, HistogramValue, Kind, Registry, Sample, Value, Visitor, OVERFLOW_ATTRIBUTE,
 };
-use prost::Message;
 
 use crate::config::Temporality;
 use crate::delta::{DeltaState, Distribution, Reading};
@@ -137,10 +136,7 @@ impl Encoder {
     /// Reads the registry once into protobuf bytes (appended to `out`): the body of an
     /// OTLP/HTTP `application/x-protobuf` request.
     pub fn encode_protobuf(&mut self, registry: &Registry, out: &mut Vec<u8>) {
-        let request = self.encode(registry);
-        out.reserve(request.encoded_len());
-        // Encoding into a `Vec` only fails for want of capacity, reserved above.
-        let _ = request.encode(out);
+        crate::protobuf::encode(&self.encode(registry), out);
     }
 
     /// Reads the registry once into OTLP JSON bytes: the body of an OTLP/HTTP

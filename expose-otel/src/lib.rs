@@ -189,6 +189,7 @@ mod encode;
 #[cfg(any(feature = "http", feature = "grpc"))]
 mod exporter;
 pub mod json;
+pub mod protobuf;
 mod resource;
 #[cfg(any(feature = "http", feature = "grpc"))]
 mod retry;

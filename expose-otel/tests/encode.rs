@@ -13,7 +13,7 @@ use prism_otel::proto::tonic::collector::metrics::v1::ExportMetricsServiceReques
 use prism_otel::proto::tonic::metrics::v1::{
     metric, number_data_point, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
 };
-use prism_otel::{encode, json, Encoder, Resource, Temporality};
+use prism_otel::{encode, json, protobuf, Encoder, Resource, Temporality};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -521,6 +521,61 @@ fn histogram_deltas_lose_nothing_across_a_failed_export() {
     assert_eq!(p4[0].start_time_unix_nano, p3[0].time_unix_nano);
 }
 
+/// The one-pass protobuf writer against prost where lengths take 1, 2 and 3 bytes, doubles
+/// are -0.0 or NaN, strings are empty, and fields this crate never sets go through prost.
+#[test]
+fn protobuf_writer_equals_prost() {
+    use prism_otel::proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    let r = registry();
+    let long = "x".repeat(300);
+    let f = r
+        .register(
+            &"n".repeat(200),
+            &long,
+            Family::<FloatGauge>::new(["a", "b"]),
+        )
+        .unwrap();
+    for i in 0..3000 {
+        f.get(&[long.clone(), i.to_string()]).set(-0.0);
+    }
+    f.get(&["", ""]).set(f64::NAN);
+    r.register("neg", "Negative.", Gauge::new())
+        .unwrap()
+        .set(-1);
+    let h = r.register("h", "", numbers(&[0.5, 1.0]).build()).unwrap();
+    h.record(0);
+    r.register("s", "", Summary::from(numbers(&[]).build()))
+        .unwrap()
+        .record(0);
+    for temporality in [Temporality::Cumulative, Temporality::Delta] {
+        let mut req = Encoder::new(Resource::new("t").with_attribute("k", ""))
+            .with_temporality(temporality)
+            .encode(&r);
+        assert_eq!(protobuf::to_vec(&req), req.encode_to_vec());
+        let metrics = &mut req.resource_metrics[0].scope_metrics[0].metrics;
+        let other = |key: &str, value| KeyValue {
+            key: key.to_owned(),
+            value: Some(AnyValue { value: Some(value) }),
+            key_strindex: 0,
+        };
+        metrics[0]
+            .metadata
+            .push(other("m", any_value::Value::IntValue(-5)));
+        if let Some(metric::Data::Gauge(g)) = &mut metrics[0].data {
+            g.data_points[0]
+                .attributes
+                .push(other("d", any_value::Value::DoubleValue(-0.0)));
+            g.data_points[1].attributes[0].key_strindex = 3;
+            g.data_points[2].flags = 1;
+            g.data_points[3].value = None;
+        }
+        let mut empty = metrics[1].clone();
+        empty.data = None;
+        metrics.push(empty);
+        assert_eq!(protobuf::to_vec(&req), req.encode_to_vec());
+    }
+}
+
 /// One family of a random registry.
 #[derive(Debug, Clone)]
 enum Spec {
@@ -805,6 +860,8 @@ proptest! {
         enc.encode_protobuf(&r, &mut bytes);
         let decoded = ExportMetricsServiceRequest::decode(&bytes[..]).unwrap();
         check_rules(&decoded, &r.snapshot());
+        // The one-pass writer is prost's encoding, byte for byte.
+        prop_assert_eq!(protobuf::to_vec(&req), req.encode_to_vec());
         let via_json = json::from_slice(&json::to_vec(&req)).unwrap();
         prop_assert_eq!(via_json.encode_to_vec(), req.encode_to_vec());
     }
