@@ -5,7 +5,8 @@
 //! `OTEL_METRIC_EXPORT_INTERVAL`, protocol from `OTEL_EXPORTER_OTLP_PROTOCOL`), and says so.
 //!
 //! Endpoints: `/` (an index), `/metrics` (Prometheus 0.0.4 or OpenMetrics, negotiated on
-//! `Accept`), `/debug/vars` (expvar JSON) and `/snapshot` (the core read path as plain text).
+//! `Accept`), `/debug/vars` (expvar JSON), `/status` (a coherent snapshot, JSON) and
+//! `/snapshot` (the core read path as plain text).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,9 +16,12 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
+use std::sync::atomic::fence;
+
 use prism::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Max, Metadata,
-    Min, Registry,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
+    Metadata, Min, NumaCounter, PerCpuCounter, PerThreadCounter, Publisher, Registry,
+    ShardedCounter, SloppyCounter, StripedCounter, Summary, WindowedHistogram, WindowedRate,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9898";
@@ -34,6 +38,18 @@ struct Metrics {
     latency_min: Min,
     retry_budget: Capped,
     bytes: Counter,
+    handled: Counter,
+    errors: Counter,
+    latency: Histogram,
+    recent_latency: WindowedHistogram,
+    payload: Summary,
+    rate: WindowedRate,
+    sharded: ShardedCounter,
+    per_cpu: PerCpuCounter,
+    striped: StripedCounter,
+    numa: NumaCounter,
+    sloppy: SloppyCounter,
+    per_thread: PerThreadCounter,
 }
 
 fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics, prism::Error> {
@@ -79,7 +95,93 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
         "Worker threads, read through a closure.",
         GaugeFn::new(|| WORKERS as i64),
     )?;
+    let handled = registry.register(
+        "demo_handled",
+        "Requests handled, all of them.",
+        Counter::new(),
+    )?;
+    let errors = registry.register(
+        "demo_errors",
+        "Requests that failed (code 500).",
+        Counter::new(),
+    )?;
+    let latency = registry.register(
+        "demo_request_duration_seconds",
+        "Request latency (HDR histogram, exported with explicit buckets).",
+        Histogram::new(),
+    )?;
+    let recent_latency = registry.register(
+        "demo_request_duration_recent_seconds",
+        "Request latency over the last 5 minutes (sliding window of 1-minute slots).",
+        WindowedHistogram::new(),
+    )?;
+    // Sizes, not times: one recorded unit is one exported unit, up to 1 MiB.
+    let sizes = match Histogram::builder()
+        .unit_scale(1.0)
+        .lowest(1)
+        .highest(1 << 20)
+        .buckets([64.0, 256.0, 1024.0, 4096.0, 16384.0])
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("demo: payload histogram: {e}");
+            std::process::exit(1);
+        }
+    };
+    let payload = registry.register(
+        "demo_payload_bytes",
+        "Response sizes, published as quantiles.",
+        Summary::from(sizes),
+    )?;
+    let rate = registry.register(
+        "demo_request_rate",
+        "Requests per second over the last minute.",
+        WindowedRate::new(),
+    )?;
+    let sharded = registry.register(
+        "demo_events_sharded",
+        "Events on a sharded counter.",
+        ShardedCounter::new(),
+    )?;
+    let per_cpu = registry.register(
+        "demo_events_per_cpu",
+        "Events on a per-CPU counter.",
+        PerCpuCounter::new(),
+    )?;
+    let striped = registry.register(
+        "demo_events_striped",
+        "Events on a striped (LongAdder-style) counter.",
+        StripedCounter::new(),
+    )?;
+    let numa = registry.register(
+        "demo_events_numa",
+        "Events on a NUMA-aware counter.",
+        NumaCounter::new(),
+    )?;
+    let sloppy = registry.register(
+        "demo_events_sloppy",
+        "Events on a sloppy counter, through thread-owned locals flushed every 64.",
+        SloppyCounter::new(),
+    )?;
+    let per_thread = registry.register(
+        "demo_events_per_thread",
+        "Events on a per-thread single-writer counter.",
+        PerThreadCounter::new(),
+    )?;
     Ok(Metrics {
+        handled,
+        errors,
+        latency,
+        recent_latency,
+        payload,
+        rate,
+        sharded,
+        per_cpu,
+        striped,
+        numa,
+        sloppy,
+        per_thread,
         requests,
         request_seconds,
         in_flight,
@@ -105,19 +207,37 @@ fn next(state: &mut u64) -> u64 {
 
 fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
     let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ (id as u64 + 1);
+    let local = m.sloppy.local(64);
+    let writer = m.per_thread.writer();
     while !stop.load(Ordering::Relaxed) {
         let _in_flight = m.in_flight.track();
         let r = next(&mut rng);
         let method = METHODS[(r % 3) as usize];
         let code = CODES[((r >> 8) % 4) as usize];
         let micros = 50 + (r >> 16) % 5000;
+        m.handled.inc();
         m.requests.get(&[method, code]).inc();
+        m.rate.inc();
+        m.latency.record_duration(Duration::from_micros(micros));
+        m.recent_latency
+            .record_duration(Duration::from_micros(micros));
+        m.payload.record(r % 4096);
+        m.sharded.inc();
+        m.per_cpu.inc();
+        m.striped.inc();
+        m.numa.inc();
+        local.inc();
+        writer.inc();
         m.request_seconds.add(micros as f64 / 1e6);
         m.latency_max.observe(micros as i64);
         m.latency_min.observe(micros as i64);
         m.bytes.add(r % 4096);
         bytes_source.fetch_add(r % 512, Ordering::Relaxed);
         if code == "500" {
+            // Counted after `handled`, with a fence between, so that /status, which reads
+            // `errors` first, always shows errors <= handled (see prism's Publisher docs).
+            fence(Ordering::Release);
+            m.errors.inc();
             m.retry_budget.try_inc();
         }
         m.temperature.set(20.0 + (r % 1000) as f64 / 100.0);
@@ -148,7 +268,48 @@ async fn index() -> &'static str {
     "prism demo\n\n\
      /metrics      Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept header asks for it\n\
      /debug/vars   expvar-compatible JSON\n\
+     /status       a coherent snapshot (errors <= handled in every one), JSON, refreshed each second\n\
      /snapshot     the core read path, as text\n"
+}
+
+/// What `/status` serves: one coherent publication, rebuilt every second.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Status {
+    /// Requests handled.
+    handled: u64,
+    /// Of which failed; never above `handled` in any publication.
+    errors: u64,
+    /// Requests per second over the last minute.
+    requests_per_second: f64,
+    /// Latency quantiles over the last 5 minutes, in seconds (null before any request).
+    p50_seconds: Option<f64>,
+    p99_seconds: Option<f64>,
+    /// Requests in that window.
+    window_count: u64,
+    /// How many publications there have been.
+    publication: u64,
+}
+
+fn status_publisher(m: &Metrics) -> Publisher<Status> {
+    let m = m.clone();
+    let published = Arc::new(AtomicU64::new(0));
+    Publisher::new(move || {
+        // Read in the reverse of the order the workers update: errors last, so first here.
+        let errors = m.errors.get();
+        fence(Ordering::Acquire);
+        let handled = m.handled.get();
+        let window = m.recent_latency.snapshot();
+        let value = window.value();
+        Status {
+            handled,
+            errors,
+            requests_per_second: m.rate.rate(),
+            p50_seconds: value.p50(),
+            p99_seconds: value.p99(),
+            window_count: window.count(),
+            publication: published.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    })
 }
 
 fn snapshot_text(registry: &Registry) -> String {
@@ -179,10 +340,24 @@ fn snapshot_text(registry: &Registry) -> String {
     out
 }
 
-fn routes(registry: Registry) -> Router {
+fn routes(registry: Registry, status: Publisher<Status>) -> Router {
     let vars = prism::json::Vars::new(&registry);
     Router::new()
         .route("/", get(index))
+        .route(
+            "/status",
+            get(move || {
+                let status = status.load();
+                async move {
+                    let body = serde_json::to_string(&*status)
+                        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
+            }),
+        )
         .merge(prism::prom::router(registry.clone()))
         .merge(prism::json::router(vars))
         .route(
@@ -233,6 +408,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let status = status_publisher(&metrics);
+    let _publishing = status.spawn(Duration::from_secs(1));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..WORKERS)
         .map(|id| {
@@ -271,7 +448,8 @@ async fn main() {
     };
     let local = listener.local_addr().unwrap_or(listen);
     println!("prism demo listening on http://{local}/ (Ctrl-C to stop)");
-    let server = axum::serve(listener, routes(registry)).with_graceful_shutdown(shutdown_signal());
+    let server =
+        axum::serve(listener, routes(registry, status)).with_graceful_shutdown(shutdown_signal());
     if let Err(e) = server.await {
         eprintln!("demo: server error: {e}");
     }
