@@ -132,6 +132,7 @@ struct Row {
     visit: f64,
     prism_text: f64,
     prism_om: f64,
+    prism_om_plain: f64,
     pc_text: f64,
     pc_om: f64,
     prometheus: f64,
@@ -142,12 +143,14 @@ fn render_costs(n: usize) -> Row {
     let (registry, _family) = prism_registry(n);
     let mut renderer = Renderer::new(registry.clone());
     let mut om_renderer = Renderer::new(registry.clone());
+    let mut plain_renderer = Renderer::new(registry.clone()).openmetrics_created(false);
     let pc = prometheus_client_registry(n);
     let prom = prometheus_registry(n);
     let encoder = prometheus::TextEncoder::new();
     let handle = metrics_handle(n);
     let (mut s1, mut s2, mut s3, mut s4) =
         (String::new(), String::new(), String::new(), String::new());
+    let mut s5 = String::new();
     let (mut b1, mut b2) = (Vec::new(), Vec::new());
 
     let t = race(&mut [
@@ -165,6 +168,11 @@ fn render_costs(n: usize) -> Row {
             s2.clear();
             om_renderer.render_into(Format::OpenMetrics, &mut s2);
             black_box(&s2);
+        }),
+        ("prism OpenMetrics without _created", &mut || {
+            s5.clear();
+            plain_renderer.render_into(Format::OpenMetrics, &mut s5);
+            black_box(&s5);
         }),
         ("prometheus-client 0.0.4", &mut || {
             s3.clear();
@@ -193,10 +201,11 @@ fn render_costs(n: usize) -> Row {
         visit: per_series(0),
         prism_text: per_series(1),
         prism_om: per_series(2),
-        pc_text: per_series(3),
-        pc_om: per_series(4),
-        prometheus: per_series(5),
-        metrics: per_series(6),
+        prism_om_plain: per_series(3),
+        pc_text: per_series(4),
+        pc_om: per_series(5),
+        prometheus: per_series(6),
+        metrics: per_series(7),
     }
 }
 
@@ -284,23 +293,25 @@ fn main() {
     println!("Render one counter family, 1 label, N series, into a reused buffer (ns per series)");
     println!();
     println!(
-        "| N | core visit alone | prism 0.0.4 | prism OpenMetrics | prometheus-client 0.0.4 | prometheus-client OpenMetrics | prometheus TextEncoder | metrics-exporter-prometheus | prism/pc 0.0.4 | prism/pc OM | prometheus/prism | metrics-exporter/prism |"
+        "| N | core visit alone | prism 0.0.4 | prism OM | prism OM, no `_created` | prometheus-client 0.0.4 | prometheus-client OM | prometheus TextEncoder | metrics-exporter-prometheus | prism/pc 0.0.4 | prism/pc OM | prism no `_created`/pc OM | prometheus/prism | metrics-exporter/prism |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let r = render_costs(n);
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {:.1}x | {:.1}x |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}x | {:.2}x | {:.2}x | {:.1}x | {:.1}x |",
             r.n,
             r.visit,
             r.prism_text,
             r.prism_om,
+            r.prism_om_plain,
             r.pc_text,
             r.pc_om,
             r.prometheus,
             r.metrics,
             r.prism_text / r.pc_text,
             r.prism_om / r.pc_om,
+            r.prism_om_plain / r.pc_om,
             r.prometheus / r.prism_text,
             r.metrics / r.prism_text,
         );

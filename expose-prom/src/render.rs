@@ -44,10 +44,10 @@ pub struct Renderer {
     bridge: Arc<Bridge>,
     /// A prometheus-client registry holding only `bridge`.
     encoder: prometheus_client::registry::Registry,
-    /// The family being read. Shared with the bridge only while prometheus-client encodes
-    /// it, and unique again afterwards, so its allocations are reused.
-    family: Arc<FamilyBuf>,
+    /// The family being read; its allocations are reused from family to family.
+    family: FamilyBuf,
     completion: Completion,
+    created: bool,
 }
 
 impl Renderer {
@@ -60,9 +60,36 @@ impl Renderer {
             registry,
             bridge,
             encoder,
-            family: Arc::default(),
+            family: FamilyBuf::default(),
             completion: Completion::default(),
+            created: true,
         }
+    }
+
+    /// Whether OpenMetrics output has a `<name>_created` line for each counter series (the
+    /// default: yes).
+    ///
+    /// Turn it off for a Prometheus older than 2.50 (or one without the
+    /// `created-timestamp-zero-ingestion` feature), which stores every `_created` line as a
+    /// series of its own and so doubles the series a counter family costs, as the Python
+    /// client's `PROMETHEUS_DISABLE_CREATED_SERIES` does. The 0.0.4 format never has them.
+    ///
+    /// ```
+    /// use prism_core::{Counter, Registry};
+    /// use prism_prom::{Format, Renderer};
+    ///
+    /// let registry = Registry::builder().self_telemetry(false).build();
+    /// registry.register("jobs", "Jobs run.", Counter::new())?.inc();
+    /// let mut renderer = Renderer::new(registry).openmetrics_created(false);
+    /// assert_eq!(
+    ///     renderer.render(Format::OpenMetrics),
+    ///     "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total 1\n# EOF\n",
+    /// );
+    /// # Ok::<(), prism_core::Error>(())
+    /// ```
+    pub fn openmetrics_created(mut self, on: bool) -> Self {
+        self.created = on;
+        self
     }
 
     /// The registry this renderer reads.
@@ -80,6 +107,7 @@ impl Renderer {
             encoder: &self.encoder,
             family: &mut self.family,
             completion: &mut self.completion,
+            created: self.created,
             out: &mut writer,
             result: Ok(()),
         };
@@ -190,21 +218,20 @@ struct RenderVisitor<'r> {
     format: Format,
     bridge: &'r Bridge,
     encoder: &'r prometheus_client::registry::Registry,
-    family: &'r mut Arc<FamilyBuf>,
+    family: &'r mut FamilyBuf,
     completion: &'r mut Completion,
+    created: bool,
     out: &'r mut dyn Write,
     result: fmt::Result,
 }
 
 impl Visitor for RenderVisitor<'_> {
     fn family(&mut self, family: &Descriptor) {
-        // Unique here (the bridge gave its clone back after the last family); should it
-        // not be, `make_mut` copies rather than fails.
-        Arc::make_mut(self.family).begin(family, self.format);
+        self.family.begin(family, self.format);
     }
 
     fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
-        Arc::make_mut(self.family).push(sample);
+        self.family.push(sample);
     }
 
     fn end_family(&mut self, _family: &Descriptor) {
@@ -221,26 +248,31 @@ impl RenderVisitor<'_> {
         if self.family.samples.is_empty() {
             return Ok(());
         }
-        *self.bridge.slot() = Some(Arc::clone(self.family));
-        let result = self.encode_family();
+        // Lent to the bridge (prometheus-client's collector must own what it reads) for the
+        // length of one encode, then taken back with its allocations.
+        let family = Arc::new(std::mem::take(self.family));
+        *self.bridge.slot() = Some(Arc::clone(&family));
+        let result = self.encode_family(&family);
         *self.bridge.slot() = None;
+        *self.family = Arc::try_unwrap(family).unwrap_or_else(|shared| (*shared).clone());
         result
     }
 
     /// Runs prometheus-client's encoder over the registry holding only the bridge, which
     /// now holds the buffered family.
-    fn encode_family(&mut self) -> fmt::Result {
-        let family = &**self.family;
+    fn encode_family(&mut self, family: &FamilyBuf) -> fmt::Result {
         match self.format {
             Format::Prometheus => prometheus_text::encode(&mut Dyn(&mut *self.out), self.encoder),
             // OpenMetrics needs lines prometheus-client does not write: `_created` for each
             // counter series, and `+Inf`/`-Inf` where it writes `inf`/`-inf`. The text of
             // such a family goes through a `Completer` on its way out.
             Format::OpenMetrics
-                if family.metric_type == MetricType::Counter || family.has_non_finite =>
+                if (self.created && family.metric_type == MetricType::Counter)
+                    || family.has_non_finite =>
             {
                 let mut completer = Completer {
                     family,
+                    created: self.created && family.metric_type == MetricType::Counter,
                     samples: family.samples.iter(),
                     state: &mut *self.completion,
                     out: &mut *self.out,
@@ -282,6 +314,8 @@ const FLUSH_AT: usize = 32 * 1024;
 /// read it back from memory.
 struct Completer<'a> {
     family: &'a FamilyBuf,
+    /// Whether each series gets a `_created` line.
+    created: bool,
     samples: std::slice::Iter<'a, BufferedSample>,
     state: &'a mut Completion,
     out: &'a mut dyn Write,
@@ -340,7 +374,7 @@ impl Completer<'_> {
             }
             _ => completed.push_str(line),
         }
-        if self.family.metric_type == MetricType::Counter && sample.created_unix_nanos != 0 {
+        if self.created && sample.created_unix_nanos != 0 {
             // `head` is `<name>_total<labels> `: the `_created` line reuses the labels
             // exactly as prometheus-client escaped them. A start time of 0 means the clock
             // read before 1970 (core's rule): no `_created` rather than a false one.
@@ -410,6 +444,7 @@ mod tests {
         let mut state = Completion::default();
         let mut completer = Completer {
             family,
+            created: family.metric_type == MetricType::Counter,
             samples: family.samples.iter(),
             state: &mut state,
             out: &mut out,

@@ -784,3 +784,31 @@ fn large_families_are_exact_across_prometheus_client_buffer_flushes() {
     om.push_str("# EOF\n");
     assert_eq!(render(&r, Format::OpenMetrics), om);
 }
+
+#[test]
+fn openmetrics_created_can_be_left_out() {
+    let r = bare();
+    let f = r
+        .register("hits", "Hits.", Family::<Counter>::new(["k"]))
+        .unwrap();
+    f.get(&["a"]).inc();
+    r.register("ratio", "Ratio.", FloatGauge::new())
+        .unwrap()
+        .set(f64::INFINITY);
+    r.register("odd", "Odd.", CounterFn::new(|| f64::INFINITY))
+        .unwrap();
+    let mut renderer = Renderer::new(r.clone()).openmetrics_created(false);
+    assert_eq!(
+        renderer.render(Format::OpenMetrics),
+        "# HELP hits Hits.\n# TYPE hits counter\nhits_total{k=\"a\"} 1\n\
+         # HELP odd Odd.\n# TYPE odd counter\nodd_total +Inf\n\
+         # HELP ratio Ratio.\n# TYPE ratio gauge\nratio +Inf\n# EOF\n"
+    );
+    assert_eq!(
+        renderer.render(Format::Prometheus),
+        render(&r, Format::Prometheus)
+    );
+    assert!(Renderer::new(r)
+        .render(Format::OpenMetrics)
+        .contains("\nhits_created{k=\"a\"} "));
+}
