@@ -58,10 +58,21 @@ fn throughput(threads: usize, iters: u64, f: impl Fn(usize, u64) + Sync) -> f64 
                         })
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("bench thread"))
+                    .collect()
             });
-            let start = spans.iter().map(|s| s.0).min().expect("one thread at least");
-            let end = spans.iter().map(|s| s.1).max().expect("one thread at least");
+            let start = spans
+                .iter()
+                .map(|s| s.0)
+                .min()
+                .expect("one thread at least");
+            let end = spans
+                .iter()
+                .map(|s| s.1)
+                .max()
+                .expect("one thread at least");
             (threads as u64 * iters) as f64 / end.duration_since(start).as_secs_f64()
         })
         .fold(0.0, f64::max)

@@ -60,7 +60,7 @@ fn every_publication_keeps_errors_at_most_requests_under_load() {
                     fence(Ordering::Release);
                     latency.record(1_000 + i % 1000);
                     fence(Ordering::Release);
-                    if (i + w) % 3 == 0 {
+                    if (i + w).is_multiple_of(3) {
                         errors.inc();
                     }
                     i += 1;
