@@ -4,6 +4,8 @@
 //! (N = 1,000, 10,000, 100,000), encoded into a reused buffer:
 //!
 //! - `otlp protobuf`: `Encoder::encode_protobuf`, the body of an OTLP/HTTP push;
+//! - `prost`: `Encoder::encode` then prost's `encode`, the path `encode_protobuf` took
+//!   before the one-pass writer (`prism_otel::protobuf`), for comparison;
 //! - `otlp request`: `Encoder::encode` alone, the opentelemetry-proto message (what gRPC
 //!   hands tonic);
 //! - `otlp json`: `Encoder::encode_json`;
@@ -42,8 +44,8 @@ fn race(contenders: &mut [(&str, &mut dyn FnMut())]) -> Vec<f64> {
 }
 
 fn main() {
-    println!("| series | otlp protobuf ns/series | otlp request | otlp json | prom 0.0.4 | protobuf / prom |");
-    println!("|---|---|---|---|---|---|");
+    println!("| series | otlp protobuf ns/series | prost | otlp request | otlp json | prom 0.0.4 | protobuf / prom | prost / prom |");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in [1_000usize, 10_000, 100_000] {
         let registry = Registry::builder().self_telemetry(false).build();
         let family = registry
@@ -67,6 +69,15 @@ fn main() {
             encoder.encode_protobuf(&registry, &mut proto_buf);
             black_box(&proto_buf);
         };
+        let mut encoder4 = Encoder::new(Resource::new("bench"));
+        let mut prost_buf = Vec::new();
+        let mut via_prost = || {
+            prost_buf.clear();
+            let request = encoder4.encode(&registry);
+            prost_buf.reserve(prost::Message::encoded_len(&request));
+            let _ = prost::Message::encode(&request, &mut prost_buf);
+            black_box(&prost_buf);
+        };
         let mut encoder2 = Encoder::new(Resource::new("bench"));
         let mut request = || {
             black_box(encoder2.encode(&registry));
@@ -82,18 +93,21 @@ fn main() {
         };
         let t = race(&mut [
             ("otlp protobuf", &mut proto),
+            ("prost", &mut via_prost),
             ("otlp request", &mut request),
             ("otlp json", &mut json),
             ("prom", &mut prom),
         ]);
         let per = |i: usize| t[i] / n as f64;
         println!(
-            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x |",
+            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
             per(0),
             per(1),
             per(2),
             per(3),
-            t[0] / t[3]
+            per(4),
+            t[0] / t[4],
+            t[1] / t[4]
         );
     }
 }

@@ -94,7 +94,8 @@
 //! # The parts
 //!
 //! - [`Encoder`] (and [`encode`]): the read as an `ExportMetricsServiceRequest`, protobuf
-//!   bytes or OTLP JSON ([`json`]), cumulative or delta ([`Temporality`]), with a
+//!   bytes ([`protobuf`], one pass, prost's bytes exactly) or OTLP JSON ([`json`]),
+//!   cumulative or delta ([`Temporality`]), with a
 //!   [`Resource`] and the instrumentation scope `prism` + this crate's version.
 //! - [`Exporter`]: the periodic push, configured by the standard `OTEL_*` variables
 //!   ([`Exporter::from_env`]) or in code, with retries ([`RetryPolicy`]) and its own
