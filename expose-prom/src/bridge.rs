@@ -18,14 +18,28 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
 use crate::format::Format;
-use crate::text::escape_openmetrics_help;
+use crate::text::{escape_label_value, escape_openmetrics_help, push_float, push_unix_seconds};
 
-/// A number as read, kept in the width it was read in so that no digit is lost.
+/// A number as read, kept in the width it was read in so that no digit is lost; or a
+/// distribution, by its index in the family's `dists`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Number {
     U64(u64),
     I64(i64),
     F64(f64),
+    Dist(usize),
+}
+
+/// One histogram or summary read, as the text formats print it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Dist {
+    pub(crate) sum: f64,
+    pub(crate) count: u64,
+    /// `(upper bound, count in that bucket alone)`, ending with the `+Inf` bucket:
+    /// prometheus-client accumulates them itself.
+    pub(crate) buckets: Vec<(f64, u64)>,
+    /// `(q, value)`; `None` when nothing was recorded.
+    pub(crate) quantiles: Vec<(f64, Option<f64>)>,
 }
 
 /// One buffered series.
@@ -53,6 +67,11 @@ pub(crate) struct FamilyBuf {
     /// itself), pre-escaped for OpenMetrics (it does not).
     help: String,
     pub(crate) metric_type: MetricType,
+    /// The family's kind as registered; `metric_type` and `summary` follow from it and
+    /// from the values read (see `settle`).
+    kind: Kind,
+    /// A summary family: prometheus-client has no summary type, so the bridge writes it.
+    pub(crate) summary: bool,
     label_names: Vec<String>,
     label_count: usize,
     /// Every label value of every buffered series, back to back.
@@ -60,7 +79,8 @@ pub(crate) struct FamilyBuf {
     /// `(start, end)` of each value in `text`.
     values: Vec<(usize, usize)>,
     pub(crate) samples: Vec<BufferedSample>,
-    /// Whether a float value of the family is NaN or infinite.
+    pub(crate) dists: Vec<Dist>,
+    /// Whether a float value (or a distribution's sum) of the family is NaN or infinite.
     pub(crate) has_non_finite: bool,
 }
 
@@ -72,11 +92,14 @@ impl Default for FamilyBuf {
             unit: None,
             help: String::new(),
             metric_type: MetricType::Unknown,
+            kind: Kind::Gauge,
+            summary: false,
             label_names: Vec::new(),
             label_count: 0,
             text: String::new(),
             values: Vec::new(),
             samples: Vec::new(),
+            dists: Vec::new(),
             has_non_finite: false,
         }
     }
@@ -118,13 +141,9 @@ impl FamilyBuf {
             Format::OpenMetrics => escape_openmetrics_help(family.help(), &mut self.help),
         }
 
-        self.metric_type = match family.kind() {
-            Kind::Counter => MetricType::Counter,
-            Kind::Gauge => MetricType::Gauge,
-            // No core type yields histogram or summary values yet; a custom `Metric` of
-            // those kinds reads as plain numbers, which only `unknown` can carry.
-            _ => MetricType::Unknown,
-        };
+        self.kind = family.kind();
+        self.metric_type = MetricType::Unknown;
+        self.summary = false;
 
         self.label_count = family.label_names().len();
         self.label_names.truncate(self.label_count);
@@ -142,7 +161,36 @@ impl FamilyBuf {
         self.text.clear();
         self.values.clear();
         self.samples.clear();
+        self.dists.clear();
         self.has_non_finite = false;
+    }
+
+    /// Decides how the buffered family is typed, once all its values are in: by its kind,
+    /// when its values fit the kind. Values that fit no type the family can have are left
+    /// out (only a custom `Metric` whose `KIND` and values disagree makes any): a
+    /// distribution in a counter or gauge family, or a plain number in a histogram or
+    /// summary family, which is then typed `unknown` with its plain numbers.
+    pub(crate) fn settle(&mut self) {
+        let dists = self
+            .samples
+            .iter()
+            .filter(|s| matches!(s.value, Number::Dist(_)))
+            .count();
+        let all_dists = dists == self.samples.len();
+        self.metric_type = match self.kind {
+            Kind::Counter => MetricType::Counter,
+            Kind::Gauge => MetricType::Gauge,
+            Kind::Histogram if all_dists => MetricType::Histogram,
+            Kind::Summary if all_dists => {
+                self.summary = true;
+                MetricType::Unknown
+            }
+            _ => MetricType::Unknown,
+        };
+        let keeps_dists = self.metric_type == MetricType::Histogram || self.summary;
+        if dists > 0 && !keeps_dists {
+            self.samples.retain(|s| !matches!(s.value, Number::Dist(_)));
+        }
     }
 
     /// Buffers one series. A value of a kind this crate cannot render yet (core's `Value`
@@ -154,6 +202,17 @@ impl FamilyBuf {
             Value::CounterF64(v) | Value::GaugeF64(v) => {
                 self.has_non_finite |= !v.is_finite();
                 Number::F64(v)
+            }
+            Value::Histogram(ref h) | Value::Summary(ref h) => {
+                self.has_non_finite |= !h.sum().is_finite();
+                let bounds = h.bounds().iter().copied().chain([f64::INFINITY]);
+                self.dists.push(Dist {
+                    sum: h.sum(),
+                    count: h.count(),
+                    buckets: bounds.zip(h.bucket_counts().iter().copied()).collect(),
+                    quantiles: h.quantiles().collect(),
+                });
+                Number::Dist(self.dists.len() - 1)
             }
             _ => return,
         };
@@ -205,9 +264,121 @@ impl FamilyBuf {
                 (_, Number::U64(v)) => series.encode_gauge(&v)?,
                 (_, Number::I64(v)) => series.encode_gauge(&v)?,
                 (_, Number::F64(v)) => series.encode_gauge(&v)?,
+                (_, Number::Dist(i)) => {
+                    let d = &self.dists[i];
+                    series.encode_histogram::<NoLabelSet>(d.sum, d.count, &d.buckets, None)?
+                }
             }
         }
         Ok(())
+    }
+}
+
+impl FamilyBuf {
+    /// Writes a summary family, which prometheus-client has no type for, in the layout
+    /// client_golang and the Python client write: a `quantile` series per quantile (`NaN`
+    /// while nothing was recorded), then `_sum` and `_count`, and in OpenMetrics `_created`.
+    /// HELP is escaped as prometheus-client escapes it for the format (this buffer holds it
+    /// escaped already for OpenMetrics); label values as it escapes them.
+    pub(crate) fn write_summary(&self, format: Format, created: bool, out: &mut String) {
+        let name = self.name.as_str();
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        match format {
+            Format::Prometheus => {
+                // 0.0.4 escapes backslash and newline in HELP, not quotes.
+                let mut rest = self.help.as_str();
+                while let Some(at) = rest.find(['\\', '\n']) {
+                    out.push_str(&rest[..at]);
+                    out.push_str(if rest.as_bytes()[at] == b'\\' {
+                        "\\\\"
+                    } else {
+                        "\\n"
+                    });
+                    rest = &rest[at + 1..];
+                }
+                out.push_str(rest);
+            }
+            Format::OpenMetrics => out.push_str(&self.help),
+        }
+        out.push_str("\n# TYPE ");
+        out.push_str(name);
+        out.push_str(" summary\n");
+        if let (Format::OpenMetrics, Some(unit)) = (format, &self.unit) {
+            out.push_str("# UNIT ");
+            out.push_str(name);
+            out.push(' ');
+            out.push_str(unit.as_str());
+            out.push('\n');
+        }
+        for sample in &self.samples {
+            let Number::Dist(i) = sample.value else {
+                continue;
+            };
+            let dist = &self.dists[i];
+            let labels_start = out.len();
+            self.push_labels(sample, out);
+            let labels = out[labels_start..].to_owned();
+            out.truncate(labels_start);
+            for &(q, v) in &dist.quantiles {
+                out.push_str(name);
+                out.push('{');
+                out.push_str(&labels);
+                if !labels.is_empty() {
+                    out.push(',');
+                }
+                out.push_str("quantile=\"");
+                push_float(q, out);
+                out.push_str("\"} ");
+                push_float(v.unwrap_or(f64::NAN), out);
+                out.push('\n');
+            }
+            let braced = |out: &mut String, suffix: &str| {
+                out.push_str(name);
+                out.push_str(suffix);
+                if !labels.is_empty() {
+                    out.push('{');
+                    out.push_str(&labels);
+                    out.push('}');
+                }
+                out.push(' ');
+            };
+            braced(out, "_sum");
+            push_float(dist.sum, out);
+            out.push('\n');
+            braced(out, "_count");
+            out.push_str(itoa::Buffer::new().format(dist.count));
+            out.push('\n');
+            if created && format == Format::OpenMetrics && sample.created_unix_nanos != 0 {
+                braced(out, "_created");
+                push_unix_seconds(sample.created_unix_nanos, out);
+                out.push('\n');
+            }
+        }
+    }
+
+    /// `k="v",k2="v2"` of one series (no braces).
+    fn push_labels(&self, sample: &BufferedSample, out: &mut String) {
+        if sample.overflow {
+            out.push_str(OVERFLOW_LABEL);
+            out.push_str("=\"true\"");
+            return;
+        }
+        let values = &self.values[sample.first..sample.first + sample.count];
+        for (i, (name, &(start, end))) in self.label_names[..self.label_count]
+            .iter()
+            .zip(values)
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(name);
+            out.push_str("=\"");
+            escape_label_value(&self.text[start..end], out);
+            out.push('"');
+        }
     }
 }
 

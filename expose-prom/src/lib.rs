@@ -61,14 +61,17 @@
 //! | unit `u` (name ends `_u`) | nothing more | `# UNIT x u` |
 //! | overflow series | `x{otel_metric_overflow="true"} v` | the same |
 //! | self-telemetry (`prism_*`) | ordinary families | ordinary families |
+//! | histogram `x` | `x_bucket{..,le="10"}` (cumulative), `x_sum`, `x_count` | the same (`le="10.0"`), plus `x_created` |
+//! | summary `x` | `x{..,quantile="0.5"}` for p50, p90, p99, p99.9, `x_sum`, `x_count` | the same, plus `x_created` |
 //! | a family with no series | nothing | nothing |
 //! | an empty registry | an empty body | `# EOF\n` |
 //!
 //! Integers print exactly (a `u64` counter above 2^53 keeps every digit); floats print
-//! shortest round-trip, non-finite ones as `NaN`, `+Inf` and `-Inf`. A kind core declares
-//! but has no values for yet (histogram, summary) is typed `unknown` (`untyped` in 0.0.4),
-//! which is all its plain numbers can be. A series whose value is a variant of core's
-//! `#[non_exhaustive]` `Value` newer than this crate is left out until this crate learns it.
+//! shortest round-trip, non-finite ones as `NaN`, `+Inf` and `-Inf`. A value that does not
+//! fit its family's kind (only a custom `Metric` whose `KIND` and values disagree makes one)
+//! is left out; a histogram or summary family of plain numbers is typed `unknown`
+//! (`untyped` in 0.0.4). A series whose value is a variant of core's `#[non_exhaustive]`
+//! `Value` newer than this crate is left out until this crate learns it.
 //!
 //! # Where prometheus-client is wrong, and what the bridge does
 //!
@@ -85,6 +88,8 @@
 //!   `<name>_created{labels} <seconds>` after each counter series, with the labels exactly
 //!   as prometheus-client escaped them and the start time printed exactly from nanoseconds
 //!   (through `f64` it would be off by up to a quarter microsecond).
+//! - **No summary type.** The bridge writes summary families itself, in client_golang's
+//!   layout, with the same escaping.
 //! - **The unit is appended to the name.** Given `x_seconds` with unit `seconds` it
 //!   prints `x_seconds_seconds`; core names already end in their unit, so the bridge passes
 //!   the name without it.

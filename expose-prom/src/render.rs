@@ -245,8 +245,17 @@ impl RenderVisitor<'_> {
     fn write_family(&mut self) -> fmt::Result {
         // A family without series prints nothing, not even its HELP and TYPE, as in
         // prometheus-client's own `Family` and in client_golang.
+        self.family.settle();
         if self.family.samples.is_empty() {
             return Ok(());
+        }
+        if self.family.summary {
+            // prometheus-client has no summary type: the bridge writes it.
+            let completed = &mut self.completion.completed;
+            completed.clear();
+            self.family
+                .write_summary(self.format, self.created, completed);
+            return self.out.write_str(completed);
         }
         // Lent to the bridge (prometheus-client's collector must own what it reads) for the
         // length of one encode, then taken back with its allocations.
@@ -267,12 +276,12 @@ impl RenderVisitor<'_> {
             // counter series, and `+Inf`/`-Inf` where it writes `inf`/`-inf`. The text of
             // such a family goes through a `Completer` on its way out.
             Format::OpenMetrics
-                if (self.created && family.metric_type == MetricType::Counter)
-                    || family.has_non_finite =>
+                if (self.created && has_created(family)) || family.has_non_finite =>
             {
                 let mut completer = Completer {
                     family,
-                    created: self.created && family.metric_type == MetricType::Counter,
+                    created: self.created && has_created(family),
+                    line_in_sample: 0,
                     samples: family.samples.iter(),
                     state: &mut *self.completion,
                     out: &mut *self.out,
@@ -287,6 +296,15 @@ impl RenderVisitor<'_> {
             }
         }
     }
+}
+
+/// Whether OpenMetrics gives the family's series a `_created` line: counters and
+/// histograms (summaries too, written by the bridge itself).
+fn has_created(family: &FamilyBuf) -> bool {
+    matches!(
+        family.metric_type,
+        MetricType::Counter | MetricType::Histogram
+    )
 }
 
 /// The buffers of a [`Completer`], kept by the renderer.
@@ -316,6 +334,8 @@ struct Completer<'a> {
     family: &'a FamilyBuf,
     /// Whether each series gets a `_created` line.
     created: bool,
+    /// Which line of the current series comes next (a histogram series has several).
+    line_in_sample: usize,
     samples: std::slice::Iter<'a, BufferedSample>,
     state: &'a mut Completion,
     out: &'a mut dyn Write,
@@ -350,13 +370,17 @@ impl Write for Completer<'_> {
 
 impl Completer<'_> {
     /// One whole line, `\n` included.
+    ///
+    /// A counter or gauge series is one line. A histogram series is prometheus-client's
+    /// `_sum`, `_count` and one `_bucket` line per bucket, in that order: `_created` goes
+    /// after `_count`, whose labels are the series' own (the bucket lines add `le`).
     fn line(&mut self, line: &str) {
         let completed = &mut self.state.completed;
         if line.starts_with('#') {
             completed.push_str(line);
             return;
         }
-        let (Some(sample), Some(space)) = (self.samples.next(), line.rfind(' ')) else {
+        let (Some(sample), Some(space)) = (self.samples.as_slice().first(), line.rfind(' ')) else {
             debug_assert!(
                 false,
                 "prometheus-client wrote a line the bridge did not expect: {line:?}"
@@ -364,24 +388,37 @@ impl Completer<'_> {
             completed.push_str(line);
             return;
         };
+        let (lines, value, created_after, suffix) = match sample.value {
+            Number::Dist(i) => {
+                let dist = &self.family.dists[i];
+                (
+                    2 + dist.buckets.len(),
+                    (self.line_in_sample == 0).then_some(dist.sum),
+                    1,
+                    "_count",
+                )
+            }
+            Number::F64(v) => (1, Some(v), 0, "_total"),
+            _ => (1, None, 0, "_total"),
+        };
         // `head` is the line up to and including the space before the value.
         let head = &line[..=space];
-        match sample.value {
-            Number::F64(v) if !v.is_finite() => {
+        match value {
+            Some(v) if !v.is_finite() => {
                 completed.push_str(head);
                 completed.push_str(non_finite(v));
                 completed.push('\n');
             }
             _ => completed.push_str(line),
         }
-        if self.created && sample.created_unix_nanos != 0 {
-            // `head` is `<name>_total<labels> `: the `_created` line reuses the labels
+        if self.created && self.line_in_sample == created_after && sample.created_unix_nanos != 0 {
+            // `head` is `<name><suffix><labels> `: the `_created` line reuses the labels
             // exactly as prometheus-client escaped them. A start time of 0 means the clock
             // read before 1970 (core's rule): no `_created` rather than a false one.
             let name = self.family.name.as_str();
             let labels = head
                 .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix("_total"));
+                .and_then(|rest| rest.strip_prefix(suffix));
             if let Some(labels) = labels {
                 completed.push_str(name);
                 completed.push_str("_created");
@@ -389,8 +426,13 @@ impl Completer<'_> {
                 push_unix_seconds(sample.created_unix_nanos, completed);
                 completed.push('\n');
             } else {
-                debug_assert!(false, "counter line without `<name>_total`: {line:?}");
+                debug_assert!(false, "no `<name>{suffix}` to take labels from: {line:?}");
             }
+        }
+        self.line_in_sample += 1;
+        if self.line_in_sample == lines {
+            self.line_in_sample = 0;
+            self.samples.next();
         }
     }
 
@@ -428,6 +470,7 @@ mod tests {
     fn uncompleted(registry: &Registry) -> (String, Arc<FamilyBuf>) {
         let mut fill = Fill(FamilyBuf::default());
         registry.visit(&mut fill);
+        fill.0.settle();
         let family = Arc::new(fill.0);
         let bridge = Arc::new(Bridge::default());
         *bridge.slot() = Some(family.clone());
@@ -444,7 +487,8 @@ mod tests {
         let mut state = Completion::default();
         let mut completer = Completer {
             family,
-            created: family.metric_type == MetricType::Counter,
+            created: has_created(family),
+            line_in_sample: 0,
             samples: family.samples.iter(),
             state: &mut state,
             out: &mut out,

@@ -21,6 +21,36 @@ pub(crate) fn escape_openmetrics_help(help: &str, out: &mut String) {
     out.push_str(rest);
 }
 
+/// Appends a label value escaped as both text formats require: backslash, double quote
+/// and newline become `\\`, `\"` and `\n`. (prometheus-client escapes the label values
+/// of everything it encodes the same way; this is for the summaries the bridge writes.)
+pub(crate) fn escape_label_value(value: &str, out: &mut String) {
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '\n', '"']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            _ => "\\\"",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// Appends a float in both text formats: shortest round-trip digits (`0.1`, `3.0`,
+/// `1e300`), non-finite values as `NaN`, `+Inf`, `-Inf`.
+pub(crate) fn push_float(v: f64, out: &mut String) {
+    use std::fmt::Write as _;
+    if v.is_finite() {
+        // `Debug` prints the shortest digits that read back to `v`, with an exponent for
+        // very large and very small values; both parsers read that.
+        let _ = write!(out, "{v:?}");
+    } else {
+        out.push_str(non_finite(v));
+    }
+}
+
 /// The canonical spelling of a non-finite value in both text formats: `NaN`, `+Inf`,
 /// `-Inf` (as client_golang and the Python client write them, and as DESIGN.md decides).
 pub(crate) fn non_finite(v: f64) -> &'static str {
@@ -85,6 +115,31 @@ mod tests {
         assert_eq!(help("a\nb"), r#"a\nb"#);
         assert_eq!(help(r#"say "hi""#), r#"say \"hi\""#);
         assert_eq!(help("\\\n\"λ\r\t"), "\\\\\\n\\\"λ\r\t");
+    }
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_newline_only() {
+        let mut out = String::new();
+        escape_label_value("a\\b \"c\"\nd\0λ\r", &mut out);
+        assert_eq!(out, "a\\\\b \\\"c\\\"\\nd\0λ\r");
+    }
+
+    #[test]
+    fn floats_print_shortest_and_read_back() {
+        for (v, text) in [
+            (0.1, "0.1"),
+            (3.0, "3.0"),
+            (-0.0, "-0.0"),
+            (1e300, "1e300"),
+            (5e-324, "5e-324"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            let mut out = String::new();
+            push_float(v, &mut out);
+            assert_eq!(out, text);
+        }
     }
 
     #[test]

@@ -812,3 +812,134 @@ fn openmetrics_created_can_be_left_out() {
         .render(Format::OpenMetrics)
         .contains("\nhits_created{k=\"a\"} "));
 }
+
+fn latency() -> prism_core::Histogram {
+    prism_core::Histogram::builder()
+        .unit_scale(1.0)
+        .highest(1000)
+        .buckets([10.0, 100.0])
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn histograms_in_both_formats() {
+    let r = bare();
+    let h = r
+        .register(
+            "rpc_latency",
+            "RPC latency.",
+            Family::<prism_core::Histogram>::builder(["method"])
+                .build_with(latency)
+                .unwrap(),
+        )
+        .unwrap();
+    for v in [5, 50, 50, 500] {
+        h.get(&["get"]).record(v);
+    }
+    h.get(&["put \"x\""]);
+    assert_eq!(
+        render(&r, Format::Prometheus),
+        r#"# HELP rpc_latency RPC latency.
+# TYPE rpc_latency histogram
+rpc_latency_bucket{method="get",le="10"} 1
+rpc_latency_bucket{method="get",le="100"} 3
+rpc_latency_bucket{method="get",le="+Inf"} 4
+rpc_latency_sum{method="get"} 605.0
+rpc_latency_count{method="get"} 4
+rpc_latency_bucket{method="put \"x\"",le="10"} 0
+rpc_latency_bucket{method="put \"x\"",le="100"} 0
+rpc_latency_bucket{method="put \"x\"",le="+Inf"} 0
+rpc_latency_sum{method="put \"x\""} 0.0
+rpc_latency_count{method="put \"x\""} 0
+"#
+    );
+    let get = created(&r, "rpc_latency", &["get"]);
+    let put = created(&r, "rpc_latency", &["put \"x\""]);
+    assert_eq!(
+        render(&r, Format::OpenMetrics),
+        format!(
+            r#"# HELP rpc_latency RPC latency.
+# TYPE rpc_latency histogram
+rpc_latency_sum{{method="get"}} 605.0
+rpc_latency_count{{method="get"}} 4
+rpc_latency_created{{method="get"}} {get}
+rpc_latency_bucket{{le="10.0",method="get"}} 1
+rpc_latency_bucket{{le="100.0",method="get"}} 3
+rpc_latency_bucket{{le="+Inf",method="get"}} 4
+rpc_latency_sum{{method="put \"x\""}} 0.0
+rpc_latency_count{{method="put \"x\""}} 0
+rpc_latency_created{{method="put \"x\""}} {put}
+rpc_latency_bucket{{le="10.0",method="put \"x\""}} 0
+rpc_latency_bucket{{le="100.0",method="put \"x\""}} 0
+rpc_latency_bucket{{le="+Inf",method="put \"x\""}} 0
+# EOF
+"#
+        )
+    );
+}
+
+#[test]
+fn summaries_in_both_formats() {
+    let r = bare();
+    let s = r
+        .register_with(
+            Metadata::new("job_seconds", "Job \"time\",\nin seconds.").unit("seconds"),
+            prism_core::Summary::new(),
+        )
+        .unwrap();
+    let empty = Family::<prism_core::Summary>::new(["queue"]);
+    let queues = r.register("wait", "Waits.", empty).unwrap();
+    queues.get(&["a\\b"]);
+    s.record(2_000_000_000);
+    let snapshot = r.snapshot();
+    let Value::Summary(read) = &snapshot.family("job_seconds").unwrap().series[0].value else {
+        panic!("a summary reads as Value::Summary");
+    };
+    let q = |i: usize| format!("{:?}", read.quantiles().nth(i).unwrap().1.unwrap());
+    let text = render(&r, Format::Prometheus);
+    assert_eq!(
+        text,
+        format!(
+            r#"# HELP job_seconds Job "time",\nin seconds.
+# TYPE job_seconds summary
+job_seconds{{quantile="0.5"}} {}
+job_seconds{{quantile="0.9"}} {}
+job_seconds{{quantile="0.99"}} {}
+job_seconds{{quantile="0.999"}} {}
+job_seconds_sum {:?}
+job_seconds_count 1
+# HELP wait Waits.
+# TYPE wait summary
+wait{{queue="a\\b",quantile="0.5"}} NaN
+wait{{queue="a\\b",quantile="0.9"}} NaN
+wait{{queue="a\\b",quantile="0.99"}} NaN
+wait{{queue="a\\b",quantile="0.999"}} NaN
+wait_sum{{queue="a\\b"}} 0.0
+wait_count{{queue="a\\b"}} 0
+"#,
+            q(0),
+            q(1),
+            q(2),
+            q(3),
+            read.sum()
+        )
+    );
+    let om = render(&r, Format::OpenMetrics);
+    let job = created(&r, "job_seconds", &[]);
+    let wait = created(&r, "wait", &["a\\b"]);
+    assert!(om.starts_with(
+        "# HELP job_seconds Job \\\"time\\\",\\nin seconds.\n# TYPE job_seconds summary\n\
+         # UNIT job_seconds seconds\njob_seconds{quantile=\"0.5\"} "
+    ));
+    assert!(om.contains(&format!(
+        "\njob_seconds_count 1\njob_seconds_created {job}\n# HELP wait"
+    )));
+    assert!(om.ends_with(&format!(
+        "wait_count{{queue=\"a\\\\b\"}} 0\nwait_created{{queue=\"a\\\\b\"}} {wait}\n# EOF\n"
+    )));
+    let plain = Renderer::new(r)
+        .openmetrics_created(false)
+        .render(Format::OpenMetrics);
+    assert!(!plain.contains("_created"));
+}

@@ -179,13 +179,27 @@ fn prometheus_scrapes_the_route_and_serves_the_values_back() {
         r#"prism_refused_label_sets_total{family="user_sessions"}"#,
         equals(1.0),
     );
-    prometheus.wait_for("prism_families", equals(13.0));
+    prometheus.wait_for("prism_families", equals(15.0));
     // Gauges, with the non-finite values.
     prometheus.wait_for("queue_depth", equals(-3.0));
     prometheus.wait_for("load_average", equals(0.75));
     prometheus.wait_for(r#"cache_ratio{case="nan"}"#, |v| v == "NaN");
     prometheus.wait_for(r#"cache_ratio{case="pos_inf"}"#, |v| v == "+Inf");
     prometheus.wait_for(r#"cache_ratio{case="neg_inf"}"#, |v| v == "-Inf");
+
+    // A histogram and a summary.
+    prometheus.wait_for(
+        r#"rpc_latency_bucket{method="get",le=~"100(\\.0)?"}"#,
+        equals(3.0),
+    );
+    prometheus.wait_for(r#"rpc_latency_bucket{method="get",le="+Inf"}"#, equals(4.0));
+    prometheus.wait_for(r#"rpc_latency_count{method="put \"x\""}"#, equals(0.0));
+    prometheus.wait_for(r#"rpc_latency_sum{method="get"}"#, equals(605.0));
+    prometheus.wait_for("job_duration_seconds_count", equals(2.0));
+    prometheus.wait_for("job_duration_seconds_sum", equals(2.5));
+    prometheus.wait_for(r#"job_duration_seconds{quantile="0.5"}"#, |v| {
+        v.parse::<f64>().is_ok()
+    });
 
     // Values set after the first scrape arrive with the next one.
     live.get(&["click"]).add(39);

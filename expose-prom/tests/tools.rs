@@ -112,7 +112,7 @@ fn python_parse(format: Format, text: &str) -> Vec<Json> {
 fn python_float(repr: &str) -> f64 {
     match repr {
         "nan" => f64::NAN,
-        "inf" => f64::INFINITY,
+        "inf" | "+inf" => f64::INFINITY,
         "-inf" => f64::NEG_INFINITY,
         _ => repr
             .parse()
@@ -142,6 +142,10 @@ fn check_parsed(registry: &Registry, format: Format, text: &str) {
 
     for (family, got) in families.iter().zip(&parsed) {
         let d = &family.descriptor;
+        if matches!(d.kind(), Kind::Histogram | Kind::Summary) {
+            check_distribution(family, got, format);
+            continue;
+        }
         let counter = d.kind() == Kind::Counter;
         // Python's 0.0.4 parser names a counter family after its TYPE line (`x_total`) in
         // some versions and strips the suffix in others; OpenMetrics names it `x`.
@@ -224,6 +228,74 @@ fn check_parsed(registry: &Registry, format: Format, text: &str) {
             }
         }
     }
+}
+
+/// Checks a histogram or summary family: every `_count`, `_sum`, bucket, quantile and (in
+/// OpenMetrics) `_created` sample of every series, and nothing else.
+fn check_distribution(family: &prism_core::FamilySnapshot, got: &Json, format: Format) {
+    let d = &family.descriptor;
+    let name = d.name();
+    let histogram = d.kind() == Kind::Histogram;
+    assert_eq!(got["name"], name);
+    assert_eq!(got["type"], if histogram { "histogram" } else { "summary" });
+    assert_eq!(got["help"], d.help());
+    let samples = got["samples"].as_array().unwrap();
+    let find = |sample_name: &str, labels: &serde_json::Map<String, Json>| -> f64 {
+        let hit = samples
+            .iter()
+            .find(|s| s["name"] == sample_name && s["labels"] == Json::Object(labels.clone()))
+            .unwrap_or_else(|| panic!("no {sample_name} {labels:?} in {samples:?}"));
+        python_float(hit["value"].as_str().unwrap())
+    };
+    let mut expected_samples = 0;
+    for series in &family.series {
+        let read = series.value.as_histogram().expect("a distribution");
+        let mut labels = serde_json::Map::new();
+        for (n, v) in d.label_names().iter().zip(&series.label_values) {
+            labels.insert(n.clone(), v.as_str().into());
+        }
+        assert_eq!(find(&format!("{name}_count"), &labels), read.count() as f64);
+        assert!(same_float(
+            find(&format!("{name}_sum"), &labels),
+            read.sum()
+        ));
+        expected_samples += 2;
+        if histogram {
+            for (le, cumulative) in read.cumulative() {
+                let hit = samples.iter().find(|s| {
+                    let mut rest = s["labels"].as_object().unwrap().clone();
+                    let bound = rest
+                        .remove("le")
+                        .map(|v| python_float(&v.as_str().unwrap().to_lowercase()));
+                    s["name"] == format!("{name}_bucket").as_str()
+                        && rest == labels
+                        && bound == Some(le)
+                });
+                let hit = hit.unwrap_or_else(|| panic!("no bucket le={le} for {labels:?}"));
+                assert_eq!(
+                    python_float(hit["value"].as_str().unwrap()),
+                    cumulative as f64
+                );
+                expected_samples += 1;
+            }
+        } else {
+            for (q, v) in read.quantiles() {
+                let mut with_q = labels.clone();
+                with_q.insert("quantile".into(), format!("{q:?}").into());
+                assert!(
+                    same_float(find(name, &with_q), v.unwrap_or(f64::NAN)),
+                    "{name} {q}"
+                );
+                expected_samples += 1;
+            }
+        }
+        if format == Format::OpenMetrics {
+            let expected: f64 = seconds(series.created_unix_nanos).parse().unwrap();
+            assert_eq!(find(&format!("{name}_created"), &labels), expected);
+            expected_samples += 1;
+        }
+    }
+    assert_eq!(samples.len(), expected_samples, "samples of {name}");
 }
 
 #[test]

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prism_core::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Max, Metadata,
-    Min, Overflow, Registry,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
+    Metadata, Min, Overflow, Registry, Summary,
 };
 
 /// The path of `name` on PATH; fails the test, naming the setup script, when it is missing.
@@ -142,6 +142,30 @@ pub fn every_kind() -> Registry {
         .unwrap();
     sessions.get(&["alice"]).set(2);
     sessions.get(&["bob"]).set(5);
+    let latency = || {
+        Histogram::builder()
+            .unit_scale(1.0)
+            .highest(1000)
+            .buckets([10.0, 100.0])
+            .build()
+            .unwrap()
+    };
+    let rpc = Family::<Histogram>::builder(["method"])
+        .build_with(latency)
+        .unwrap();
+    let rpc = r.register("rpc_latency", "RPC latency.", rpc).unwrap();
+    for v in [5, 50, 50, 500] {
+        rpc.get(&["get"]).record(v);
+    }
+    rpc.get(&["put \"x\""]);
+    let job = r
+        .register_with(
+            Metadata::new("job_duration_seconds", "Job durations.").unit("seconds"),
+            Summary::new(),
+        )
+        .unwrap();
+    job.record(2_000_000_000);
+    job.record(500_000_000);
     r
 }
 
