@@ -81,22 +81,7 @@ pub struct KnownFailure {
 }
 
 /// The open known failures.
-pub const KNOWN_FAILURES: &[KnownFailure] = &[
-    KnownFailure {
-        scenario: "histograms",
-        format: Format::Prometheus,
-        reason: "prism-prom renders no histogram or summary family (core has produced `Value::Histogram` \
-              and `Value::Summary` since its histogram commit; prism-prom still leaves them out \
-              as kinds without values). Reported to the lead with issue 6's report.",
-    },
-    KnownFailure {
-        scenario: "histograms",
-        format: Format::OpenMetrics,
-        reason: "prism-prom renders no histogram or summary family (core has produced `Value::Histogram` \
-              and `Value::Summary` since its histogram commit; prism-prom still leaves them out \
-              as kinds without values). Reported to the lead with issue 6's report.",
-    },
-];
+pub const KNOWN_FAILURES: &[KnownFailure] = &[];
 
 /// Whether a scenario's failure in a format is a listed known failure.
 pub fn known_failure(scenario: &str, format: Format) -> Option<&'static KnownFailure> {

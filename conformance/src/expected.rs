@@ -9,7 +9,7 @@
 //! | `Counter(u64)`, `Gauge(i64)` | [`Number::Int`] |
 //! | `CounterF64`, `GaugeF64` (NaN and infinities included) | [`Number::Float`] |
 //! | `Histogram`: count, sum, per-bucket counts | [`Point::Histogram`]: count, sum, cumulative buckets ending in `+Inf` |
-//! | `Summary`: count, sum, quantiles | [`Point::Summary`]: count, sum, the quantiles that have a value (none when empty) |
+//! | `Summary`: count, sum, quantiles | [`Point::Summary`]: count, sum, the quantiles that have a value (none when empty; the text formats write those as `NaN`, which their reader reads back as absent) |
 //! | `created_unix_nanos` (0: the clock read before 1970) | start time (0: none) |
 
 use std::collections::BTreeMap;

@@ -298,3 +298,21 @@ fn the_cli_checks_a_live_service() {
     assert!(stdout.contains("live: all formats agree"), "{stdout}");
     assert!(stdout.contains("prometheus -> openmetrics"), "{stdout}");
 }
+
+#[test]
+fn the_cli_exits_1_and_names_the_series_when_formats_disagree() {
+    let registry = Registry::builder().self_telemetry(false).build();
+    registry
+        .register("jobs", "Jobs.", Counter::new())
+        .unwrap()
+        .add(10);
+    let service = serve(registry, Some("{\n\"jobs\": 9\n}\n"));
+    let out = Command::new(env!("CARGO_BIN_EXE_prism-conformance"))
+        .args(["live", "--url", &format!("http://{}", service.addr)])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("series jobs{}"), "{stdout}");
+    assert!(stdout.contains("json says 9"), "{stdout}");
+}

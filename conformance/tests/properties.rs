@@ -35,9 +35,8 @@ fn metric_type() -> impl Strategy<Value = MetricType> {
         Just(MetricType::Capped),
         Just(MetricType::CounterFn),
         Just(MetricType::GaugeFn),
-        // Histograms and summaries are left out while prism-prom does not render them
-        // (corpus::KNOWN_FAILURES, scenario `histograms`); add
-        // `Just(MetricType::Histogram), Just(MetricType::Summary)` here when they do.
+        Just(MetricType::Histogram),
+        Just(MetricType::Summary),
     ]
 }
 

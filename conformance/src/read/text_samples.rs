@@ -262,7 +262,12 @@ fn summaries(tf: &TextFamily) -> Result<BTreeMap<Labels, Series>, String> {
         let q = crate::read::text::parse_number(q)
             .map(Number::as_f64)
             .ok_or_else(|| format!("line {}: quantile={q:?}", s.line))?;
-        parts.quantiles.push((q, s.value.value));
+        // A summary with nothing observed writes its quantiles as NaN, as client_golang
+        // does; the canonical form has no value there (core's quantile is `None`). A
+        // recorded quantile is never NaN, so nothing real is dropped.
+        if !s.value.value.as_f64().is_nan() {
+            parts.quantiles.push((q, s.value.value));
+        }
         Ok(())
     })?;
     groups
