@@ -11,7 +11,7 @@
 # Called by .ci/test. Needs its own toolchain (nightly with miri and rust-src), installed
 # here; skipped with a loud message where that cannot be installed (an offline machine).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 if ! rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null 2>&1 \
   || ! cargo +nightly miri --version >/dev/null 2>&1; then
