@@ -327,7 +327,10 @@ fn main() {
     // mostly differ by thread: the family lookup is what is shared), and threads updating
     // the same series (the counters themselves are shared, and no library can scale that).
     for (title, disjoint) in [
-        ("each thread on series of its own (a slice of the 1000)", true),
+        (
+            "each thread on series of its own (a slice of the 1000)",
+            true,
+        ),
         ("every thread on all 1000 series (shared counters)", false),
     ] {
         println!("\ncontention, one family of 1000 series, {title}");
