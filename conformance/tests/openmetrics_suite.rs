@@ -6,10 +6,16 @@ use std::path::Path;
 
 use prism_conformance::text::{parse, Dialect};
 
+/// Where the suite lives beside the repository; `PRISM_OPENMETRICS_SUITE` points elsewhere
+/// (a checkout that is not next to `shared/`).
 const SUITE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/testdata/openmetrics/parsers"
 );
+
+fn suite() -> String {
+    std::env::var("PRISM_OPENMETRICS_SUITE").unwrap_or_else(|_| SUITE.to_owned())
+}
 
 /// The suite's README: 211 cases, 44 valid and 167 invalid.
 const CASES: usize = 211;
@@ -17,8 +23,14 @@ const VALID: usize = 44;
 
 #[test]
 fn openmetrics_parser_suite() {
-    let mut cases: Vec<_> = fs::read_dir(SUITE)
-        .unwrap_or_else(|e| panic!("the parser suite is not at {SUITE}: {e}"))
+    let suite = suite();
+    let mut cases: Vec<_> = fs::read_dir(&suite)
+        .unwrap_or_else(|e| {
+            panic!(
+                "the parser suite is not at {suite}: {e} (set PRISM_OPENMETRICS_SUITE to the \
+                 folder of the OpenMetrics parser cases)"
+            )
+        })
         .map(|entry| entry.expect("readable entry").path())
         .collect();
     cases.sort();
