@@ -72,5 +72,5 @@ fn openmetrics_parser_suite() {
 
 #[test]
 fn suite_path_resolves_to_shared() {
-    assert!(Path::new(SUITE).join("simple_counter/metrics").is_file());
+    assert!(Path::new(&suite()).join("simple_counter/metrics").is_file());
 }
