@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Miri over prism-core's unit tests, its scalable-counter and registry tests: the crate's one
-# `unsafe` block (core/src/cpu.rs) and everything around it. Miri cannot call `sched_getcpu` (it has no shim for it, and it runs no
-# FFI), so under `cfg(miri)` the per-CPU index takes its safe fallback, the thread index;
-# what Miri checks is everything around it: the padded cells, the once-slots of the striped
-# table, the locks and thread-locals, and the unsafe code of crossbeam-utils, arc-swap,
-# triomphe and hashbrown as core uses them. Isolation is off because the tests read /sys and
+# Miri over prism-core's unit tests and its scalable-counter and registry tests: the crate's
+# one `unsafe` block (core/src/cpu.rs) and everything around it. Miri cannot call
+# `sched_getcpu` (it has no shim for it, and it runs no FFI), so under `cfg(miri)` the
+# per-CPU index takes its safe fallback, the thread index; what Miri checks is everything
+# around it: the padded cells, the once-slots of the striped table, the families' shard
+# tables, the locks and thread-locals, and the unsafe code of crossbeam-utils, arc-swap,
+# triomphe, compact_str and hashbrown as core uses them. Isolation is off because the tests read /sys and
 # build a simulated /sys tree in a temp dir.
 #
 # Called by .ci/test. Needs its own toolchain (nightly with miri and rust-src), installed
