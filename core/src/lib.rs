@@ -32,6 +32,7 @@
 //! | [`FloatCounter`] | counter, `f64` | `inc`, `add` |
 //! | [`Gauge`] | gauge, `i64` | `set`, `inc`, `dec`, `add`, `sub`, `track` |
 //! | [`FloatGauge`] | gauge, `f64` | `set`, `inc`, `dec`, `add`, `sub` |
+//! | [`UpDownCounter`] | gauge (OTLP: non-monotonic `Sum`), `i64` | `inc`, `dec`, `add`, `sub`, `track` |
 //! | [`Max`], [`Min`] | gauge, `i64` | `observe`, `reset` |
 //! | [`Capped`] | counter, `u64` | `try_inc`, `try_add` |
 //! | [`CounterFn`], [`GaugeFn`] | counter, gauge | a closure read at read time |
@@ -89,6 +90,7 @@ mod sync;
 pub mod telemetry;
 mod thread_slot;
 mod time;
+mod up_down;
 mod window;
 
 pub use capped::Capped;
@@ -123,4 +125,5 @@ pub use registry::{default_registry, Register, Registry, RegistryBuilder};
 pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
 pub use sloppy::{LocalCounter, SloppyCounter};
 pub use striped::{StripedCounter, MAX_STRIPES};
+pub use up_down::UpDownCounter;
 pub use window::{WindowedHistogram, WindowedHistogramBuilder};

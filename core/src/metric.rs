@@ -114,6 +114,13 @@ pub trait Metric: Clone + Send + Sync + 'static {
     /// How the formats type this metric.
     const KIND: Kind;
 
+    /// For a [`Kind::Gauge`]: whether its value only ever changes by adding (and subtracting),
+    /// never by being set, so that summing it across processes makes sense. OpenTelemetry
+    /// calls such an instrument an up-down counter and OTLP carries it as a non-monotonic
+    /// `Sum`; Prometheus and JSON show it as a gauge. [`UpDownCounter`](crate::UpDownCounter)
+    /// is one; [`Gauge`](crate::Gauge), which can be `set`, is not.
+    const UP_DOWN: bool = false;
+
     /// Reads the current value. Called on the reader's thread, once per series per read.
     fn read(&self) -> Value;
 }

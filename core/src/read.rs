@@ -16,6 +16,7 @@ pub struct Descriptor {
     pub(crate) unit: Option<String>,
     pub(crate) kind: Kind,
     pub(crate) label_names: Box<[String]>,
+    pub(crate) up_down: bool,
 }
 
 impl Descriptor {
@@ -37,6 +38,14 @@ impl Descriptor {
     /// The kind.
     pub fn kind(&self) -> Kind {
         self.kind
+    }
+
+    /// Whether this gauge only changes by adding: an up-down counter to OpenTelemetry (a
+    /// non-monotonic `Sum` in OTLP), a gauge everywhere else. See [`Metric::UP_DOWN`].
+    ///
+    /// [`Metric::UP_DOWN`]: crate::Metric::UP_DOWN
+    pub fn is_up_down_counter(&self) -> bool {
+        self.up_down
     }
 
     /// The label names, in the order of each sample's values; empty for a metric

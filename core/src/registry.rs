@@ -103,6 +103,9 @@ pub trait Register: sealed::Sealed + Clone + Send + Sync + 'static {
     /// Its label names; empty for a metric on its own.
     #[doc(hidden)]
     fn label_names(&self) -> &[String];
+    /// Whether it is an up-down counter ([`Metric::UP_DOWN`]).
+    #[doc(hidden)]
+    fn up_down(&self) -> bool;
     /// The registry's reading side of it.
     #[doc(hidden)]
     fn collector(&self) -> Box<dyn Collect>;
@@ -111,6 +114,9 @@ pub trait Register: sealed::Sealed + Clone + Send + Sync + 'static {
 impl<M: Metric> Register for M {
     fn kind(&self) -> Kind {
         M::KIND
+    }
+    fn up_down(&self) -> bool {
+        M::UP_DOWN
     }
     fn label_names(&self) -> &[String] {
         &[]
@@ -123,6 +129,9 @@ impl<M: Metric> Register for M {
 impl<M: Metric> Register for Family<M> {
     fn kind(&self) -> Kind {
         M::KIND
+    }
+    fn up_down(&self) -> bool {
+        M::UP_DOWN
     }
     fn label_names(&self) -> &[String] {
         Family::label_names(self)
@@ -393,6 +402,7 @@ impl Registry {
             unit,
             kind,
             label_names: label_names.into(),
+            up_down: kind == Kind::Gauge && metric.up_down(),
         })
     }
 

@@ -39,6 +39,7 @@ pub(crate) fn descriptors() -> Vec<Descriptor> {
         } else {
             Box::new([])
         },
+        up_down: false,
     };
     vec![
         d(

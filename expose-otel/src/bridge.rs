@@ -31,7 +31,9 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::metrics::{AsyncInstrument, Meter, ObservableCounter, ObservableGauge};
+use opentelemetry::metrics::{
+    AsyncInstrument, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
+};
 use opentelemetry::KeyValue;
 use prism_core::{Descriptor, Kind, Registry, Sample, Value, Visitor, OVERFLOW_ATTRIBUTE};
 
@@ -66,6 +68,8 @@ enum Instrument {
     F64Counter(ObservableCounter<f64>),
     I64Gauge(ObservableGauge<i64>),
     F64Gauge(ObservableGauge<f64>),
+    I64UpDown(ObservableUpDownCounter<i64>),
+    F64UpDown(ObservableUpDownCounter<f64>),
 }
 
 struct Shared {
@@ -220,6 +224,7 @@ impl Bridge {
     ) -> Result<Option<Instrument>, &'static str> {
         let shape = match desc.kind() {
             Kind::Counter => Shape::Counter,
+            Kind::Gauge if desc.is_up_down_counter() => Shape::UpDown,
             Kind::Gauge => Shape::Gauge,
             other => return Err(refused_kind(other).unwrap_or("a kind this crate does not know")),
         };
@@ -277,6 +282,32 @@ impl Bridge {
                     })
                     .build(),
             ),
+            (Shape::UpDown, false) => Instrument::I64UpDown(
+                m.i64_observable_up_down_counter(name)
+                    .with_description(help)
+                    .with_unit(unit)
+                    .with_callback(move |o: &dyn AsyncInstrument<i64>| {
+                        shared.observe(&family, |v, a| {
+                            if let Some(v) = as_i64(v) {
+                                o.observe(v, a)
+                            }
+                        })
+                    })
+                    .build(),
+            ),
+            (Shape::UpDown, true) => Instrument::F64UpDown(
+                m.f64_observable_up_down_counter(name)
+                    .with_description(help)
+                    .with_unit(unit)
+                    .with_callback(move |o: &dyn AsyncInstrument<f64>| {
+                        shared.observe(&family, |v, a| {
+                            if let Some(v) = as_f64(v) {
+                                o.observe(v, a)
+                            }
+                        })
+                    })
+                    .build(),
+            ),
             (Shape::Gauge, true) => Instrument::F64Gauge(
                 m.f64_observable_gauge(name)
                     .with_description(help)
@@ -298,6 +329,8 @@ impl Bridge {
 enum Shape {
     Counter,
     Gauge,
+    /// A gauge that only changes by adding ([`Descriptor::is_up_down_counter`]).
+    UpDown,
 }
 
 /// Why a family of this kind cannot cross, if it cannot.

@@ -172,6 +172,9 @@ pub fn encode(registry: &Registry, resource: &Resource) -> ExportMetricsServiceR
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Sum,
+    /// An up-down counter: a non-monotonic `Sum`, always cumulative (OpenTelemetry's delta
+    /// temporality preference keeps up-down counters cumulative too).
+    UpDownSum,
     Gauge,
     Histogram,
     Summary,
@@ -180,9 +183,10 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(kind: Kind) -> Shape {
-        match kind {
+    fn of(family: &Descriptor) -> Shape {
+        match family.kind() {
             Kind::Counter => Shape::Sum,
+            Kind::Gauge if family.is_up_down_counter() => Shape::UpDownSum,
             Kind::Gauge => Shape::Gauge,
             Kind::Histogram => Shape::Histogram,
             Kind::Summary => Shape::Summary,
@@ -204,7 +208,7 @@ struct Build<'a> {
 
 impl Visitor for Build<'_> {
     fn family(&mut self, family: &Descriptor) {
-        self.shape = Shape::of(family.kind());
+        self.shape = Shape::of(family);
         self.points = Vec::new();
         self.histograms = Vec::new();
         self.summaries = Vec::new();
@@ -212,7 +216,7 @@ impl Visitor for Build<'_> {
 
     fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
         let created = sample.created_unix_nanos();
-        let number = matches!(self.shape, Shape::Sum | Shape::Gauge);
+        let number = matches!(self.shape, Shape::Sum | Shape::UpDownSum | Shape::Gauge);
         let reading = match sample.value() {
             Value::Counter(v) if number => Reading::Int(*v),
             Value::CounterF64(v) if number => Reading::Float(*v),
@@ -265,17 +269,21 @@ impl Visitor for Build<'_> {
             None => AggregationTemporality::Cumulative,
         } as i32;
         let (data, points) = match self.shape {
-            Shape::Sum | Shape::Gauge if !self.points.is_empty() => {
+            Shape::Sum | Shape::UpDownSum | Shape::Gauge if !self.points.is_empty() => {
                 let data_points = std::mem::take(&mut self.points);
                 let n = data_points.len();
-                let data = if self.shape == Shape::Sum {
-                    metric::Data::Sum(Sum {
+                let data = match self.shape {
+                    Shape::Sum => metric::Data::Sum(Sum {
                         data_points,
                         aggregation_temporality: temporality,
                         is_monotonic: true,
-                    })
-                } else {
-                    metric::Data::Gauge(Gauge { data_points })
+                    }),
+                    Shape::UpDownSum => metric::Data::Sum(Sum {
+                        data_points,
+                        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                        is_monotonic: false,
+                    }),
+                    _ => metric::Data::Gauge(Gauge { data_points }),
                 };
                 (data, n)
             }

@@ -168,6 +168,53 @@ fn delta_points_are_changes_since_the_last_commit() {
     }
 }
 
+#[test]
+fn up_down_counters_are_cumulative_non_monotonic_sums_in_every_mode() {
+    let r = registry();
+    let open = r
+        .register(
+            "open_connections",
+            "Open.",
+            prism_core::UpDownCounter::new(),
+        )
+        .unwrap();
+    let queued = r
+        .register(
+            "queued",
+            "Queued.",
+            Family::<prism_core::UpDownCounter>::new(["queue"]),
+        )
+        .unwrap();
+    r.register("level", "Set, not added.", Gauge::new())
+        .unwrap()
+        .set(7);
+    open.add(5);
+    open.dec();
+    queued.get(&["a"]).add(-2);
+    for temporality in [Temporality::Cumulative, Temporality::Delta] {
+        let mut enc = Encoder::new(Resource::new("t")).with_temporality(temporality);
+        for round in 0..2 {
+            let request = enc.encode(&r);
+            enc.commit();
+            for (name, expected) in [("open_connections", 4), ("queued", -2)] {
+                match data(&request, name) {
+                    metric::Data::Sum(s) => {
+                        assert!(!s.is_monotonic, "{name}");
+                        assert_eq!(s.aggregation_temporality, 2, "{name}: cumulative, always");
+                        assert_eq!(
+                            value(&s.data_points[0]),
+                            number_data_point::Value::AsInt(expected),
+                            "{name}, round {round}: the level, not a change"
+                        );
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+            assert!(matches!(data(&request, "level"), metric::Data::Gauge(_)));
+        }
+    }
+}
+
 /// A histogram of plain numbers (no unit scaling) with these bounds.
 fn numbers(bounds: &[f64]) -> prism_core::HistogramConfig {
     Histogram::builder()

@@ -4,7 +4,7 @@
 //! | OTLP | samples |
 //! |---|---|
 //! | `Sum`, monotonic, cumulative | counter |
-//! | `Sum`, not monotonic, cumulative | unknown |
+//! | `Sum`, not monotonic, cumulative | gauge (an up-down counter) |
 //! | `Gauge` | gauge |
 //! | `Histogram`, cumulative | histogram: `bucket_counts` made cumulative, `explicit_bounds` then `+Inf` |
 //! | `Summary` | summary |
@@ -222,10 +222,11 @@ pub fn read_otlp_request(request: &ExportMetricsServiceRequest) -> Result<Sample
             Some(Data::Gauge(g)) => (Kind::Gauge, numbers(&g.data_points).map_err(err)?),
             Some(Data::Sum(s)) => {
                 cumulative(s.aggregation_temporality).map_err(err)?;
+                // A non-monotonic sum is an up-down counter: a gauge to the other formats.
                 let kind = if s.is_monotonic {
                     Kind::Counter
                 } else {
-                    Kind::Unknown
+                    Kind::Gauge
                 };
                 (kind, numbers(&s.data_points).map_err(err)?)
             }

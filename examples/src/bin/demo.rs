@@ -21,7 +21,8 @@ use std::sync::atomic::fence;
 use prism::{
     Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
     Metadata, Min, NumaCounter, PerCpuCounter, PerThreadCounter, Publisher, Registry,
-    ShardedCounter, SloppyCounter, StripedCounter, Summary, WindowedHistogram, WindowedRate,
+    ShardedCounter, SloppyCounter, StripedCounter, Summary, UpDownCounter, WindowedHistogram,
+    WindowedRate,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9898";
@@ -32,7 +33,8 @@ const USAGE: &str = "usage: demo [--listen ADDR]   (default 127.0.0.1:9898)";
 struct Metrics {
     requests: Family<Counter>,
     request_seconds: FloatCounter,
-    in_flight: Gauge,
+    in_flight: UpDownCounter,
+    queue_depth: Gauge,
     temperature: FloatGauge,
     latency_max: Max,
     latency_min: Min,
@@ -64,7 +66,16 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
         Metadata::new("demo_request_seconds", "Time spent handling requests.").unit("seconds"),
         FloatCounter::new(),
     )?;
-    let in_flight = registry.register("demo_in_flight", "Requests being handled.", Gauge::new())?;
+    let in_flight = registry.register(
+        "demo_in_flight",
+        "Requests being handled (an up-down counter: OTLP sends it as a non-monotonic Sum).",
+        UpDownCounter::new(),
+    )?;
+    let queue_depth = registry.register(
+        "demo_queue_depth",
+        "Jobs waiting, as last sampled (a gauge: it is set).",
+        Gauge::new(),
+    )?;
     let temperature = registry.register_with(
         Metadata::new("demo_temperature_celsius", "A simulated temperature.").unit("celsius"),
         FloatGauge::new(),
@@ -185,6 +196,7 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
         requests,
         request_seconds,
         in_flight,
+        queue_depth,
         temperature,
         latency_max,
         latency_min,
@@ -211,6 +223,7 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
     let writer = m.per_thread.writer();
     while !stop.load(Ordering::Relaxed) {
         let _in_flight = m.in_flight.track();
+        m.queue_depth.set((next(&mut rng) % 16) as i64);
         let r = next(&mut rng);
         let method = METHODS[(r % 3) as usize];
         let code = CODES[((r >> 8) % 4) as usize];
