@@ -242,85 +242,36 @@ impl Bridge {
         let shared = self.shared.clone();
         let family = name.clone();
         let m = &self.meter;
+        // One observable instrument of the SDK builder `$builder`, reading the family's series
+        // through `$convert`; the six instruments differ only in those and the variant.
+        macro_rules! observable {
+            ($variant:ident, $builder:ident, $t:ty, $convert:ident) => {
+                Instrument::$variant(
+                    m.$builder(name)
+                        .with_description(help)
+                        .with_unit(unit)
+                        .with_callback(move |o: &dyn AsyncInstrument<$t>| {
+                            shared.observe(&family, |v, a| {
+                                if let Some(v) = $convert(v) {
+                                    o.observe(v, a)
+                                }
+                            })
+                        })
+                        .build(),
+                )
+            };
+        }
         Ok(Some(match (shape, float) {
-            (Shape::Counter, false) => Instrument::U64Counter(
-                m.u64_observable_counter(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_u64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
-            (Shape::Counter, true) => Instrument::F64Counter(
-                m.f64_observable_counter(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<f64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_f64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
-            (Shape::Gauge, false) => Instrument::I64Gauge(
-                m.i64_observable_gauge(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<i64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_i64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
-            (Shape::UpDown, false) => Instrument::I64UpDown(
-                m.i64_observable_up_down_counter(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<i64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_i64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
-            (Shape::UpDown, true) => Instrument::F64UpDown(
-                m.f64_observable_up_down_counter(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<f64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_f64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
-            (Shape::Gauge, true) => Instrument::F64Gauge(
-                m.f64_observable_gauge(name)
-                    .with_description(help)
-                    .with_unit(unit)
-                    .with_callback(move |o: &dyn AsyncInstrument<f64>| {
-                        shared.observe(&family, |v, a| {
-                            if let Some(v) = as_f64(v) {
-                                o.observe(v, a)
-                            }
-                        })
-                    })
-                    .build(),
-            ),
+            (Shape::Counter, false) => observable!(U64Counter, u64_observable_counter, u64, as_u64),
+            (Shape::Counter, true) => observable!(F64Counter, f64_observable_counter, f64, as_f64),
+            (Shape::Gauge, false) => observable!(I64Gauge, i64_observable_gauge, i64, as_i64),
+            (Shape::Gauge, true) => observable!(F64Gauge, f64_observable_gauge, f64, as_f64),
+            (Shape::UpDown, false) => {
+                observable!(I64UpDown, i64_observable_up_down_counter, i64, as_i64)
+            }
+            (Shape::UpDown, true) => {
+                observable!(F64UpDown, f64_observable_up_down_counter, f64, as_f64)
+            }
         }))
     }
 }

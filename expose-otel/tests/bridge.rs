@@ -102,6 +102,14 @@ fn families_cross_with_values_labels_units_and_overflow() {
         .register("queue_depth", "Depth.", Gauge::new())
         .unwrap();
     depth.set(-4);
+    let open = registry
+        .register(
+            "open_connections",
+            "Open.",
+            prism_core::UpDownCounter::new(),
+        )
+        .unwrap();
+    open.add(3);
     let temp = registry
         .register("temperature", "Temp.", FloatGauge::new())
         .unwrap();
@@ -198,6 +206,12 @@ fn families_cross_with_values_labels_units_and_overflow() {
     assert_eq!(cpu_read.4[""], "0.5");
     assert_eq!(read["queue_depth"].4[""], "-4");
     assert_eq!(read["queue_depth"].0, "gauge");
+    let up_down = &read["open_connections"];
+    assert_eq!(
+        (up_down.0.as_str(), up_down.1, up_down.4[""].as_str()),
+        ("sum", false, "3"),
+        "an up-down counter crosses as a non-monotonic sum"
+    );
     assert_eq!(read["temperature"].4[""], "21.5");
     // Read first as a float (past i64::MAX), so the instrument is an f64 gauge.
     assert_eq!(read["huge"].4[""].parse::<f64>().unwrap(), u64::MAX as f64);
