@@ -15,6 +15,9 @@ use std::time::Instant;
 
 use prism_core::Histogram;
 
+mod support;
+use support::ns_per_op;
+
 const RING: usize = 4096;
 
 /// Latencies spread log-uniformly over 10 us .. 10 ms, in ns, from a fixed seed.
@@ -29,22 +32,6 @@ fn latencies() -> Vec<u64> {
             (10_000.0 * 1000f64.powf(f)) as u64
         })
         .collect()
-}
-
-/// Nanoseconds per call of `f`, the best of five runs after a warm-up.
-fn ns_per_op(iters: u64, mut f: impl FnMut(u64)) -> f64 {
-    for i in 0..iters / 10 {
-        f(i);
-    }
-    (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            for i in 0..iters {
-                f(i);
-            }
-            start.elapsed().as_nanos() as f64 / iters as f64
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 /// Records per second of `threads` threads each recording `iters` values, best of three.

@@ -17,25 +17,11 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::KeyValue;
 use prism_core::{Counter, Family};
 
+mod support;
+use support::ns_per_op;
+
 const SERIES: usize = 1000;
 const RING: usize = 4096;
-
-/// Nanoseconds per call of `f`, the best of five runs after a warm-up (the best run is the
-/// one least disturbed by the rest of the machine).
-fn ns_per_op(iters: u64, mut f: impl FnMut(u64)) -> f64 {
-    for i in 0..iters / 10 {
-        f(i);
-    }
-    (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            for i in 0..iters {
-                f(i);
-            }
-            start.elapsed().as_nanos() as f64 / iters as f64
-        })
-        .fold(f64::INFINITY, f64::min)
-}
 
 /// Operations per second of `threads` threads each calling `f(thread, i)` `iters` times,
 /// the best of three runs. Each thread reads the clock itself, and a run lasts from the first
