@@ -23,8 +23,9 @@
 //!   the publication is consistent with them; one read again from the metrics is not.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -63,7 +64,10 @@ type BuildFn<T> = dyn Fn() -> T + Send + Sync;
 pub struct Publisher<T> {
     current: Arc<ArcSwap<T>>,
     build: Arc<BuildFn<T>>,
-    published: Arc<std::sync::atomic::AtomicU64>,
+    /// Held from the start of a build to its store, so that publications are swapped in in
+    /// the order they were built (see [`Publisher::publish`]).
+    publishing: Arc<Mutex<()>>,
+    published: Arc<AtomicU64>,
 }
 
 impl<T: Send + Sync + 'static> Publisher<T> {
@@ -73,16 +77,29 @@ impl<T: Send + Sync + 'static> Publisher<T> {
         Self {
             current: Arc::new(ArcSwap::from_pointee(first)),
             build: Arc::new(build),
-            published: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            publishing: Arc::new(Mutex::new(())),
+            published: Arc::new(AtomicU64::new(1)),
         }
     }
 
     /// Builds a publication now, swaps it in and returns it.
+    ///
+    /// Publications never go back in time: calls from several threads (the
+    /// [`spawn`](Self::spawn)ed task and a handler publishing on demand, say) take turns, so
+    /// each build starts after the previous publication was swapped in, and a reader that
+    /// loads twice never sees an older publication the second time. A caller waits while
+    /// another call builds; [`load`](Self::load) never waits. A build closure that panics
+    /// swaps nothing in and leaves the publisher usable.
     pub fn publish(&self) -> Arc<T> {
+        // The guard protects no data, only the order; a panic in an earlier build left
+        // nothing half-done behind it.
+        let _turn = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let next = Arc::new((self.build)());
         self.current.store(next.clone());
-        self.published
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.published.fetch_add(1, Ordering::Relaxed);
         next
     }
 
@@ -93,7 +110,7 @@ impl<T: Send + Sync + 'static> Publisher<T> {
 
     /// Publications so far, the first one included.
     pub fn publications(&self) -> u64 {
-        self.published.load(std::sync::atomic::Ordering::Relaxed)
+        self.published.load(Ordering::Relaxed)
     }
 
     /// Publishes every `interval` on a thread of its own until the returned task is dropped
@@ -124,6 +141,7 @@ impl<T> Clone for Publisher<T> {
         Self {
             current: self.current.clone(),
             build: self.build.clone(),
+            publishing: self.publishing.clone(),
             published: self.published.clone(),
         }
     }
