@@ -3,15 +3,20 @@
 //! # How a lookup runs
 //!
 //! The series live in `S` shards (a power of two, about one per 64 series of the limit, at
-//! most 64), each an immutable hash table behind an [`ArcSwap`]. A lookup hashes the label
-//! values, loads its shard's table without a lock (an `arc-swap` load writes only to a
-//! thread-local slot, so readers on different cores never share a written cache line),
-//! compares the values exactly and updates the metric. No allocation, no lock, no write to
-//! anything but the metric itself.
+//! most 64), each an immutable hash table behind an [`ArcSwap`] with a count of the tables
+//! stored in it. A lookup hashes the label values and reads its shard's count; each thread
+//! keeps its own copy of the tables it looked up in (an `Arc` and the count it was loaded
+//! at), and while the count is the copy's, the lookup probes the copy: no lock, no
+//! `arc-swap` load, no write to any shared cache line. It compares the values exactly and
+//! updates the metric. When the count moved, the lookup loads the current table without a
+//! lock and makes it the thread's copy. No allocation past a thread's first lookup in the
+//! family.
 //!
 //! Inserts and removals take the family's write lock, copy one shard's table (a copy of
 //! `len / S` pointers), change the copy and swap it in. Readers holding the old table keep
-//! using it; the series in it are reference-counted, so nothing is freed under them.
+//! using it; the series in it are reference-counted, so nothing is freed under them. A
+//! thread's copy of an old table lives until that thread's next lookup in the shard (or the
+//! family's drop): see `docs/core.md` for what that costs.
 //!
 //! # Cardinality
 //!
@@ -22,15 +27,17 @@
 //! about what a hot-series update costs; the check is repeated under the lock, so the live
 //! count never passes the limit.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::ArcSwap;
 use hashbrown::HashTable;
+use thread_local::ThreadLocal;
 
 use crate::error::Error;
-use crate::labels::{hash_values, LabelValues, Values, MAX_LABEL_VALUE_BYTES};
+use crate::labels::{Key, LabelValues, Values, MAX_LABEL_VALUE_BYTES, PACKED};
 use crate::metric::Metric;
 use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
 use crate::time::now_unix_nanos;
@@ -75,6 +82,47 @@ struct ReadOrder<M> {
     series: Arc<[SeriesArc<M>]>,
 }
 type SeriesArc<M> = triomphe::Arc<Series<M>>;
+
+/// One shard: its table, and how many tables were stored in it, which tells a thread's
+/// copy of the table (in [`Local`]) apart from the current one.
+struct Shard<M> {
+    table: ArcSwap<Table<M>>,
+    stores: AtomicU64,
+}
+
+impl<M> Shard<M> {
+    fn new() -> Self {
+        Self {
+            table: ArcSwap::from_pointee(HashTable::new()),
+            stores: AtomicU64::new(0),
+        }
+    }
+
+    /// Swaps in a changed table; the caller holds the family's write lock. Returns the
+    /// table and the store count that goes with it.
+    fn store(&self, table: Table<M>) -> (u64, Arc<Table<M>>) {
+        let table = Arc::new(table);
+        self.table.store(table.clone());
+        // Release pairs with the lookups' Acquire: a thread that reads this count loads
+        // this table or a newer one.
+        let stores = self.stores.fetch_add(1, Ordering::Release) + 1;
+        (stores, table)
+    }
+}
+
+/// The shard tables one thread looked up in, each with the shard's store count when it was
+/// loaded. While the count is unchanged the thread's copy is the current table, and a
+/// lookup uses it without touching any shared cache line but the count's (read-only) and
+/// the metric's. A copy may outlive its table's replacement until this thread next looks
+/// up in that shard (or the family is dropped): it keeps the series it held alive, never
+/// reachable from the registry.
+/// A thread's copy of one shard's table, with the store count it was loaded at; `None` (and
+/// `u64::MAX`, which no count reaches) before the first.
+type TableCopy<M> = (u64, Option<Arc<Table<M>>>);
+
+struct Local<M> {
+    shards: Box<[TableCopy<M>]>,
+}
 type MakeFn<M> = Box<dyn Fn() -> M + Send + Sync>;
 
 /// A labelled family of metrics of one kind, with fixed label names and a cardinality limit.
@@ -116,7 +164,9 @@ struct Inner<M: Metric> {
     /// Random per family, so that label values chosen by an attacker cannot be made to
     /// collide in every process.
     seed: u64,
-    shards: Box<[ArcSwap<Table<M>>]>,
+    shards: Box<[Shard<M>]>,
+    /// Each thread's copy of the shard tables it looked up in (see [`Local`]).
+    local: ThreadLocal<RefCell<Local<M>>>,
     /// Live series, the overflow series excluded. Written under `write` only.
     len: AtomicUsize,
     /// Label sets refused by the limit (or given with the wrong number of values).
@@ -200,14 +250,29 @@ impl<M: Metric> Family<M> {
         if values.len() != inner.label_names.len() {
             return self.refuse(f);
         }
-        let hash = hash_values(inner.seed, values.iter().map(AsRef::as_ref));
-        {
-            let table = inner.shard(hash).load();
-            if let Some(series) = table.find(hash, |s| s.labels.matches(values)) {
-                return f(&series.metric);
+        let mut buf = [0; PACKED];
+        let key = Key::new(inner.seed, values, &mut buf);
+        let hash = key.hash();
+        let index = inner.shard_index(hash);
+        let shard = &inner.shards[index];
+        // Acquire pairs with the store's Release: the table loaded below (if the copy is
+        // stale) is at least as new as this count says.
+        let stores = shard.stores.load(Ordering::Acquire);
+        let local = inner.local.get_or(|| inner.new_local());
+        // A lookup from inside `f` (of this family, on this thread) finds the copy
+        // borrowed: it goes the shared way, as does one that finds the copy stale.
+        if let Ok(local) = local.try_borrow() {
+            if let (copied, Some(table)) = &local.shards[index] {
+                if *copied == stores {
+                    if let Some(series) = table.find(hash, |s| key.matches(&s.labels)) {
+                        return f(&series.metric);
+                    }
+                    drop(local);
+                    return self.miss(&key, f);
+                }
             }
         }
-        self.miss(hash, values, f)
+        self.lookup_shared(index, stores, &key, f)
     }
 
     /// Removes the series with these label values; says whether it existed. Handles to it
@@ -217,18 +282,21 @@ impl<M: Metric> Family<M> {
         if values.len() != inner.label_names.len() {
             return false;
         }
-        let hash = hash_values(inner.seed, values.iter().map(AsRef::as_ref));
+        let mut buf = [0; PACKED];
+        let key = Key::new(inner.seed, values, &mut buf);
+        let hash = key.hash();
         let _write = inner.lock();
-        let shard = inner.shard(hash);
-        let current = shard.load_full();
-        if current.find(hash, |s| s.labels.matches(values)).is_none() {
+        let shard = &inner.shards[inner.shard_index(hash)];
+        let current = shard.table.load_full();
+        if current.find(hash, |s| key.matches(&s.labels)).is_none() {
             return false;
         }
         let mut table = (*current).clone();
-        if let Ok(entry) = table.find_entry(hash, |s| s.labels.matches(values)) {
+        if let Ok(entry) = table.find_entry(hash, |s| key.matches(&s.labels)) {
             entry.remove();
         }
-        shard.store(Arc::new(table));
+        let (stores, table) = shard.store(table);
+        inner.remember(inner.shard_index(hash), stores, &table);
         inner.version.fetch_add(1, Ordering::Release);
         inner.len.fetch_sub(1, Ordering::Relaxed);
         true
@@ -239,8 +307,9 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let inner = &*self.inner;
         let _write = inner.lock();
-        for shard in inner.shards.iter() {
-            shard.store(Arc::new(HashTable::new()));
+        for (index, shard) in inner.shards.iter().enumerate() {
+            let (stores, table) = shard.store(HashTable::new());
+            inner.remember(index, stores, &table);
         }
         inner.version.fetch_add(1, Ordering::Release);
         inner.len.store(0, Ordering::Relaxed);
@@ -289,10 +358,30 @@ impl<M: Metric> Family<M> {
         }
     }
 
+    /// A lookup in the shard's current table, which it copies for this thread's next
+    /// lookups when it can.
+    #[inline(never)]
+    fn lookup_shared<S: AsRef<str>, R>(
+        &self,
+        index: usize,
+        stores: u64,
+        key: &Key<'_, S>,
+        f: impl FnOnce(&M) -> R,
+    ) -> R {
+        let inner = &*self.inner;
+        let table = inner.shards[index].table.load_full();
+        inner.remember(index, stores, &table);
+        match table.find(key.hash(), |s| key.matches(&s.labels)) {
+            Some(series) => f(&series.metric),
+            None => self.miss(key, f),
+        }
+    }
+
     #[cold]
     #[inline(never)]
-    fn miss<S: AsRef<str>, R>(&self, hash: u64, values: &[S], f: impl FnOnce(&M) -> R) -> R {
+    fn miss<S: AsRef<str>, R>(&self, key: &Key<'_, S>, f: impl FnOnce(&M) -> R) -> R {
         let inner = &*self.inner;
+        let (hash, values) = (key.hash(), key.values());
         let too_long = values
             .iter()
             .any(|v| v.as_ref().len() > MAX_LABEL_VALUE_BYTES);
@@ -301,9 +390,10 @@ impl<M: Metric> Family<M> {
         }
         let series = {
             let write = inner.lock();
-            let shard = inner.shard(hash);
-            let current = shard.load_full();
-            if let Some(series) = current.find(hash, |s| s.labels.matches(values)) {
+            let index = inner.shard_index(hash);
+            let shard = &inner.shards[index];
+            let current = shard.table.load_full();
+            if let Some(series) = current.find(hash, |s| key.matches(&s.labels)) {
                 series.clone()
             } else if inner.len.load(Ordering::Relaxed) >= inner.limit {
                 drop(write);
@@ -315,10 +405,11 @@ impl<M: Metric> Family<M> {
                     metric: (inner.make)(),
                 });
                 let mut table = (*current).clone();
-                table.insert_unique(hash, series.clone(), |s| {
-                    hash_values(inner.seed, s.labels.iter())
-                });
-                shard.store(Arc::new(table));
+                table.insert_unique(hash, series.clone(), |s| s.labels.hash(inner.seed));
+                let (stores, table) = shard.store(table);
+                // This thread's copy becomes the new table rather than staying an old one
+                // (garbage until its next lookup in the shard).
+                inner.remember(index, stores, &table);
                 inner.version.fetch_add(1, Ordering::Release);
                 inner.len.fetch_add(1, Ordering::Relaxed);
                 series
@@ -378,10 +469,27 @@ pub(crate) struct SeriesRef<'a, M> {
 
 impl<M: Metric> Inner<M> {
     #[inline]
-    fn shard(&self, hash: u64) -> &ArcSwap<Table<M>> {
+    fn shard_index(&self, hash: u64) -> usize {
         // Bits 32.. pick the shard: hashbrown takes its bucket index from the low bits and
         // its tag from the top seven, so the shard choice does not thin either.
-        &self.shards[(hash >> 32) as usize & (self.shards.len() - 1)]
+        (hash >> 32) as usize & (self.shards.len() - 1)
+    }
+
+    /// Makes `table`, as of store count `stores`, this thread's copy of shard `index`,
+    /// unless the copy is borrowed (a lookup running a closure up the stack).
+    fn remember(&self, index: usize, stores: u64, table: &Arc<Table<M>>) {
+        let local = self.local.get_or(|| self.new_local());
+        if let Ok(mut local) = local.try_borrow_mut() {
+            local.shards[index] = (stores, Some(table.clone()));
+        }
+    }
+
+    /// A thread's first copy: nothing copied yet (no store count reaches `u64::MAX`).
+    #[cold]
+    fn new_local(&self) -> RefCell<Local<M>> {
+        RefCell::new(Local {
+            shards: self.shards.iter().map(|_| (u64::MAX, None)).collect(),
+        })
     }
 
     /// The live series in order of start time (ties by label values), rebuilt only if the
@@ -392,7 +500,8 @@ impl<M: Metric> Inner<M> {
         let version = self.version.load(Ordering::Acquire);
         let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
         if order.version != version {
-            let tables: Vec<Arc<Table<M>>> = self.shards.iter().map(|s| s.load_full()).collect();
+            let tables: Vec<Arc<Table<M>>> =
+                self.shards.iter().map(|s| s.table.load_full()).collect();
             let mut all: Vec<SeriesArc<M>> =
                 Vec::with_capacity(tables.iter().map(|t| t.len()).sum());
             all.extend(tables.iter().flat_map(|t| t.iter()).cloned());
@@ -514,9 +623,8 @@ impl<M: Metric> FamilyBuilder<M> {
                 limit: self.limit,
                 overflow_policy: self.overflow,
                 seed: random_seed(),
-                shards: (0..shards)
-                    .map(|_| ArcSwap::from_pointee(HashTable::new()))
-                    .collect(),
+                shards: (0..shards).map(|_| Shard::new()).collect(),
+                local: ThreadLocal::new(),
                 len: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
                 write: Mutex::new(()),
@@ -559,6 +667,52 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f.get(&["x", "y"]).get(), 3);
         assert_eq!(f.refused(), 0);
+    }
+
+    /// A lookup, removal or insert from inside `with`'s closure finds this thread's copy
+    /// of the tables borrowed and goes the shared way: no panic, no lost update.
+    #[test]
+    fn lookups_inside_a_lookup_go_the_shared_way() {
+        let f = Family::<Counter>::new(["k"]);
+        f.get(&["a"]).inc();
+        f.with(&["a"], |a| {
+            a.inc();
+            f.with(&["a"], Counter::inc);
+            f.get(&["b"]).inc(); // an insert while the copy is borrowed
+            f.with(&["b"], Counter::inc);
+            assert!(f.remove(&["b"]));
+            f.get(&["b"]).inc();
+        });
+        assert_eq!(f.get(&["a"]).get(), 3);
+        assert_eq!(f.get(&["b"]).get(), 1, "a new series after the removal");
+        assert_eq!(f.len(), 2);
+    }
+
+    /// A thread whose copy of a table holds a series that another thread then removes
+    /// looks the label set up again and gets a new series, never the removed one.
+    #[test]
+    fn a_thread_never_updates_through_a_stale_copy() {
+        let f = Family::<Counter>::new(["k"]);
+        for round in 0..50u64 {
+            let old = f.get(&["x"]);
+            let before = old.get();
+            f.with(&["x"], Counter::inc); // this thread's copy now holds `old`
+            assert_eq!(old.get(), before + 1);
+            let other = f.clone();
+            std::thread::spawn(move || {
+                assert!(other.remove(&["x"]));
+                other.get(&[format!("y{round}")]).inc(); // a change elsewhere, perhaps
+            })
+            .join()
+            .unwrap();
+            f.with(&["x"], Counter::inc);
+            assert_eq!(
+                old.get(),
+                before + 1,
+                "round {round}: the removed series moved"
+            );
+            assert_eq!(f.get(&["x"]).get(), 1, "round {round}: a new series");
+        }
     }
 
     #[test]
