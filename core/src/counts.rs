@@ -43,11 +43,66 @@ impl Run {
     }
 }
 
-/// The counts of one shard: lazily allocated runs of bins, and the exact sum of what was
-/// recorded. The count, minimum and maximum are derived from the bins when read.
+/// The counts of one shard: lazily allocated runs of bins, and the exact sum, minimum and
+/// maximum of what was recorded. The count is derived from the bins when read.
 pub(crate) struct Counts {
     runs: Box<[OnceLock<Run>]>,
     sum: AtomicU64,
+    /// The smallest value recorded; `u64::MAX` before the first.
+    min: AtomicU64,
+    /// The largest value recorded; 0 before the first.
+    max: AtomicU64,
+}
+
+/// The exact minimum and maximum of several [`Counts`], gathered as they are merged.
+///
+/// The bins and the extremes are separate atomics, so a read racing a record (or a window
+/// slot's clear) may see one without the other. [`min`](Self::min) and [`max`](Self::max)
+/// therefore use an extreme only if it lies in the bin the merged bins say holds the
+/// minimum (maximum); otherwise they fall back to that bin's edge, which is within the
+/// layout's precision. In steady state (no record between the bins' and the extremes'
+/// reads) they are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Extremes {
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+}
+
+impl Default for Extremes {
+    fn default() -> Self {
+        Self {
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+impl Extremes {
+    /// Takes in one shard's extremes.
+    pub(crate) fn add(&mut self, counts: &Counts) {
+        self.min = self.min.min(counts.min.load(Ordering::Relaxed));
+        self.max = self.max.max(counts.max.load(Ordering::Relaxed));
+    }
+
+    /// The smallest value recorded, given the merged bins (not empty).
+    pub(crate) fn min(&self, layout: &HdrLayout, hdr: &hdrhistogram::Histogram<u64>) -> u64 {
+        let edge = hdr.min();
+        if layout.index(self.min) == layout.index(edge) {
+            self.min
+        } else {
+            edge
+        }
+    }
+
+    /// The largest value recorded, given the merged bins (not empty).
+    pub(crate) fn max(&self, layout: &HdrLayout, hdr: &hdrhistogram::Histogram<u64>) -> u64 {
+        let edge = hdr.max();
+        if layout.index(self.max) == layout.index(edge) {
+            self.max
+        } else {
+            edge
+        }
+    }
 }
 
 impl Counts {
@@ -57,6 +112,8 @@ impl Counts {
                 .map(|_| eager(|| Run::new(layout.run_len())))
                 .collect(),
             sum: AtomicU64::new(0),
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
         }
     }
 
@@ -87,6 +144,13 @@ impl Counts {
             run.blocks.fetch_or(bit, Ordering::Relaxed);
         }
         self.sum.fetch_add(value.wrapping_mul(n), Ordering::Relaxed);
+        // A new extreme is rare: the read-modify-write runs only then.
+        if value < self.min.load(Ordering::Relaxed) {
+            self.min.fetch_min(value, Ordering::Relaxed);
+        }
+        if value > self.max.load(Ordering::Relaxed) {
+            self.max.fetch_max(value, Ordering::Relaxed);
+        }
     }
 
     /// Records `n` at `value` with plain loads and stores.
@@ -113,6 +177,12 @@ impl Counts {
                 .wrapping_add(value.wrapping_mul(n)),
             Ordering::Relaxed,
         );
+        if value < self.min.load(Ordering::Relaxed) {
+            self.min.store(value, Ordering::Relaxed);
+        }
+        if value > self.max.load(Ordering::Relaxed) {
+            self.max.store(value, Ordering::Relaxed);
+        }
     }
 
     /// Adds every non-zero bin into `into` (a histogram of the same layout) and returns the
@@ -157,6 +227,8 @@ impl Counts {
             }
         }
         self.sum.store(0, Ordering::Relaxed);
+        self.min.store(u64::MAX, Ordering::Relaxed);
+        self.max.store(0, Ordering::Relaxed);
     }
 
     /// Bytes held: the runs allocated so far and the table of runs.

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::counts::Counts;
+use crate::counts::{Counts, Extremes};
 use crate::hdr::{HdrLayout, LayoutError};
 use crate::histogram_value::{HistogramValue, QUANTILES};
 use crate::metric::{Kind, Metric, Value};
@@ -304,7 +304,12 @@ impl HistogramConfig {
     }
 
     /// Turns merged counts and their sum into the value the formats render.
-    pub(crate) fn value(&self, hdr: &hdrhistogram::Histogram<u64>, sum: u64) -> HistogramValue {
+    pub(crate) fn value(
+        &self,
+        hdr: &hdrhistogram::Histogram<u64>,
+        sum: u64,
+        extremes: &Extremes,
+    ) -> HistogramValue {
         let mut bucket_counts = vec![0u64; self.bounds.len() + 1];
         let mut k = 0;
         for bin in hdr.iter_recorded() {
@@ -321,8 +326,8 @@ impl HistogramConfig {
             bucket_counts,
             count,
             sum: self.export(sum),
-            min: some(hdr.min()),
-            max: some(hdr.max()),
+            min: (count > 0).then(|| self.export(extremes.min(&self.layout, hdr))),
+            max: (count > 0).then(|| self.export(extremes.max(&self.layout, hdr))),
             quantiles: QUANTILES.map(|q| some(hdr.value_at_quantile(q))),
         }
     }
@@ -360,7 +365,8 @@ impl Default for HistogramConfig {
 /// }
 /// let read = latency.snapshot();
 /// assert_eq!(read.count(), 3);
-/// assert!(read.max() >= 7_000_000 && read.max() <= 7_007_000); // within 0.1 %
+/// assert_eq!(read.max(), 7_000_000); // exact
+/// assert!(read.quantile(1.0) >= 7_000_000 && read.quantile(1.0) <= 7_007_000); // within 0.1 %
 /// # Ok::<(), prism_core::Error>(())
 /// ```
 ///
@@ -437,12 +443,15 @@ impl Histogram {
         let config = &self.inner.config;
         let mut hdr = config.layout.new_hdr();
         let mut sum = 0u64;
+        let mut extremes = Extremes::default();
         for shard in self.inner.shards.iter().filter_map(|s| s.get()) {
             sum = sum.wrapping_add(shard.merge_into(&config.layout, &mut hdr));
+            extremes.add(shard);
         }
         HistogramSnapshot {
             hdr,
             sum,
+            extremes,
             config: config.clone(),
         }
     }
@@ -464,12 +473,12 @@ impl Histogram {
         self.snapshot().sum()
     }
 
-    /// The smallest value recorded, within the precision; 0 when empty (one merge).
+    /// The smallest value recorded, exact; 0 when empty (one merge).
     pub fn min(&self) -> u64 {
         self.snapshot().min()
     }
 
-    /// The largest value recorded, within the precision; 0 when empty (one merge).
+    /// The largest value recorded, exact; 0 when empty (one merge).
     pub fn max(&self) -> u64 {
         self.snapshot().max()
     }
@@ -546,6 +555,7 @@ impl fmt::Debug for Histogram {
 pub struct HistogramSnapshot {
     hdr: hdrhistogram::Histogram<u64>,
     sum: u64,
+    extremes: Extremes,
     config: HistogramConfig,
 }
 
@@ -553,9 +563,15 @@ impl HistogramSnapshot {
     pub(crate) fn new(
         hdr: hdrhistogram::Histogram<u64>,
         sum: u64,
+        extremes: Extremes,
         config: HistogramConfig,
     ) -> Self {
-        Self { hdr, sum, config }
+        Self {
+            hdr,
+            sum,
+            extremes,
+            config,
+        }
     }
 
     /// Values recorded.
@@ -568,18 +584,25 @@ impl HistogramSnapshot {
         self.sum
     }
 
-    /// The smallest value, as the lowest value of its bin; 0 when empty.
+    /// The smallest value recorded, exact; 0 when empty. (Read while a record races, it
+    /// may be the lowest value of the smallest value's bin instead, within the precision.)
     pub fn min(&self) -> u64 {
         if self.hdr.is_empty() {
             0
         } else {
-            self.hdr.min()
+            self.extremes.min(&self.config.layout, &self.hdr)
         }
     }
 
-    /// The largest value, as the highest value of its bin; 0 when empty.
+    /// The largest value recorded, exact (even past the highest trackable value, whose
+    /// count goes to the last bin); 0 when empty. (Read while a record races, it may be the
+    /// highest value of the largest value's bin instead, within the precision.)
     pub fn max(&self) -> u64 {
-        self.hdr.max()
+        if self.hdr.is_empty() {
+            0
+        } else {
+            self.extremes.max(&self.config.layout, &self.hdr)
+        }
     }
 
     /// `sum / count`; 0.0 when empty.
@@ -605,7 +628,7 @@ impl HistogramSnapshot {
     /// The value the formats render: export buckets, count, sum, min, max and quantiles,
     /// in exported units.
     pub fn value(&self) -> HistogramValue {
-        self.config.value(&self.hdr, self.sum)
+        self.config.value(&self.hdr, self.sum, &self.extremes)
     }
 }
 

@@ -16,9 +16,12 @@ pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
 ///   the last counts values above the last bound (the `+Inf` bucket). They add up to
 ///   [`count`](Self::count). This is OTLP's shape; Prometheus' cumulative `le` counts are
 ///   [`cumulative`](Self::cumulative).
-/// - [`count`](Self::count), [`sum`](Self::sum): exact.
-/// - [`min`](Self::min), [`max`](Self::max), [`quantile`](Self::quantile): within the
-///   histogram's precision (a relative `10^-digits`), `None` when nothing was recorded.
+/// - [`count`](Self::count), [`sum`](Self::sum), [`min`](Self::min), [`max`](Self::max):
+///   exact (min and max may be their bin's edge instead, within the precision, when read
+///   while a record races).
+/// - [`quantile`](Self::quantile): within the histogram's precision (a relative
+///   `10^-digits`).
+/// - Min, max and the quantiles are `None` when nothing was recorded.
 ///
 /// ```
 /// use prism_core::{Histogram, Metric, Value};
@@ -117,12 +120,12 @@ impl HistogramValue {
         self.sum
     }
 
-    /// The smallest value, within the precision; `None` when empty.
+    /// The smallest value recorded; `None` when empty.
     pub fn min(&self) -> Option<f64> {
         self.min
     }
 
-    /// The largest value, within the precision; `None` when empty.
+    /// The largest value recorded; `None` when empty.
     pub fn max(&self) -> Option<f64> {
         self.max
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::counts::Counts;
+use crate::counts::{Counts, Extremes};
 use crate::histogram::{summary_value, HistogramConfig, HistogramError, HistogramSnapshot};
 use crate::metric::{Kind, Metric, Value};
 use crate::primitive::{AtomicU64, Ordering};
@@ -179,10 +179,12 @@ impl WindowedHistogram {
         let first = now.saturating_sub(ring.len() as u64 - 1);
         let mut hdr = layout.new_hdr();
         let mut sum = 0u64;
+        let mut extremes = Extremes::default();
         ring.for_each_in(first, now, |counts| {
             sum = sum.wrapping_add(counts.merge_into(layout, &mut hdr));
+            extremes.add(counts);
         });
-        HistogramSnapshot::new(hdr, sum, inner.config.clone())
+        HistogramSnapshot::new(hdr, sum, extremes, inner.config.clone())
     }
 
     /// Values recorded since creation.

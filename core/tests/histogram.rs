@@ -146,9 +146,15 @@ proptest! {
             prop_assert!((got - exact) as f64 <= exact as f64 * 10f64.powi(-i32::from(sigfig)),
                 "q={} exact={} got={}", q, exact, got);
         }
+        // Min and max are exact, also past the highest trackable value (counted in the
+        // last bin); the quantile at 1.0 is the top bin's edge.
         let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
-        prop_assert_eq!(read.min(), layout.lowest_equivalent(layout.index(min)));
-        prop_assert_eq!(read.max(), layout.highest_equivalent(layout.index(max)));
+        prop_assert_eq!(read.min(), min);
+        prop_assert_eq!(read.max(), max);
+        let value = read.value();
+        // Recorded in nanoseconds, exported in seconds.
+        prop_assert_eq!(value.min(), Some(min as f64 / 1e9));
+        prop_assert_eq!(value.max(), Some(max as f64 / 1e9));
     }
 
     /// Many threads into one sharded histogram read the same as one plain hdrhistogram fed
@@ -290,7 +296,41 @@ fn values_above_the_range_count_at_the_top_and_keep_their_sum() {
     assert_eq!(read.count(), 1);
     assert_eq!(read.sum(), 5_000);
     let layout = h.config().layout();
-    assert_eq!(read.max(), layout.highest_equivalent(layout.len() - 1));
+    // Counted in the last bin, whose edge the top quantile reports; max is the value.
+    assert_eq!(
+        read.quantile(1.0),
+        layout.highest_equivalent(layout.len() - 1)
+    );
+    assert_eq!(read.max(), 5_000);
+    assert_eq!(read.min(), 5_000);
+}
+
+/// Min and max are exact where the bins round: a value in the middle of a wide bin.
+#[test]
+fn min_and_max_are_the_values_recorded_not_their_bin_edges() {
+    let h = Histogram::builder()
+        .unit_scale(1.0)
+        .significant_digits(1)
+        .shards(2)
+        .build()
+        .unwrap();
+    let layout = *h.config().layout();
+    let (low, high) = (123_457u64, 9_876_543u64);
+    assert_ne!(layout.lowest_equivalent(layout.index(low)), low);
+    assert_ne!(layout.highest_equivalent(layout.index(high)), high);
+    std::thread::scope(|s| {
+        s.spawn(|| h.record(high));
+        s.spawn(|| h.record(low));
+        s.spawn(|| h.record(500_000));
+    });
+    let read = h.snapshot();
+    assert_eq!((read.min(), read.max()), (low, high));
+    let value = read.value();
+    assert_eq!(
+        (value.min(), value.max()),
+        (Some(low as f64), Some(high as f64))
+    );
+    assert_eq!(Histogram::new().snapshot().max(), 0, "empty");
 }
 
 #[test]
