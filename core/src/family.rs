@@ -33,6 +33,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::ArcSwap;
+use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
@@ -166,7 +167,9 @@ struct Inner<M: Metric> {
     seed: u64,
     shards: Box<[Shard<M>]>,
     /// Each thread's copy of the shard tables it looked up in (see [`Local`]).
-    local: ThreadLocal<RefCell<Local<M>>>,
+    /// Padded: `thread_local` keeps several threads' entries side by side, and every
+    /// lookup writes its entry's borrow flag.
+    local: ThreadLocal<CachePadded<RefCell<Local<M>>>>,
     /// Live series, the overflow series excluded. Written under `write` only.
     len: AtomicUsize,
     /// Label sets refused by the limit (or given with the wrong number of values).
@@ -486,10 +489,10 @@ impl<M: Metric> Inner<M> {
 
     /// A thread's first copy: nothing copied yet (no store count reaches `u64::MAX`).
     #[cold]
-    fn new_local(&self) -> RefCell<Local<M>> {
-        RefCell::new(Local {
+    fn new_local(&self) -> CachePadded<RefCell<Local<M>>> {
+        CachePadded::new(RefCell::new(Local {
             shards: self.shards.iter().map(|_| (u64::MAX, None)).collect(),
-        })
+        }))
     }
 
     /// The live series in order of start time (ties by label values), rebuilt only if the
