@@ -393,7 +393,8 @@ mod tests {
     /// only themselves.
     #[test]
     fn packed_and_streamed_keys_agree_at_the_boundary() {
-        for total in PACKED - 20..PACKED + 20 {
+        // Miri runs this a hundred times slower: every ninth total there.
+        for total in (PACKED - 20..PACKED + 20).step_by(if cfg!(miri) { 9 } else { 1 }) {
             for split in [0, 1, 15, 16, 17, 40] {
                 let first = "a".repeat(split.min(total - 2));
                 let second = "b".repeat(total - 2 - first.len());
