@@ -1,6 +1,7 @@
 //! The coherent snapshot publisher under load: every publication a reader sees keeps
-//! `errors <= requests` and `ok + errors == requests` while writers update and a thread
-//! publishes.
+//! `errors <= latency_count <= requests` (updated in the order requests, latency, errors)
+//! while writers update and a thread publishes; concurrent publishes are swapped in in the
+//! order they were built; a panicking build leaves the publisher usable.
 #![cfg(not(loom))]
 
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};

@@ -221,6 +221,14 @@ fn removing_series_never_touches_live_neighbours() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let rounds = churner.join().unwrap();
     assert!(rounds > 0);
+    // Each live series holds exactly its own updates: thread t's i-th update went to
+    // live{(i + t) % 8}, none was lost to a removal and none landed on a neighbour.
+    for k in 0..8 {
+        let expected = (0..THREADS)
+            .map(|t| (0..PER_THREAD).filter(|i| (i + t) % 8 == k).count() as u64)
+            .sum::<u64>();
+        assert_eq!(f.get(&[format!("live{k}")]).get(), expected, "live{k}");
+    }
     let live: u64 = (0..8).map(|k| f.get(&[format!("live{k}")]).get()).sum();
     assert_eq!(live, TOTAL);
     assert_eq!(f.refused(), 0);
