@@ -1,4 +1,5 @@
-//! The axum handler for `GET /debug/vars` (feature `axum`): [`router`] and [`handler`].
+//! The axum handler for `GET /debug/vars` (feature `axum`): [`router`], [`handler`] and
+//! [`global_handler`].
 
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::{get, MethodRouter};
@@ -26,7 +27,8 @@ pub fn router(vars: Vars) -> Router {
     Router::new().route(DEBUG_VARS_PATH, handler(vars))
 }
 
-/// The handler alone, to mount at another path (Go's `expvar.Handler()`).
+/// The handler alone, serving `vars`, to mount at another path. For Go's zero-argument
+/// `expvar.Handler()`, over the process-wide variables, see [`global_handler`].
 ///
 /// ```
 /// let vars = prism_json::global().clone();
@@ -42,4 +44,18 @@ pub fn handler(vars: Vars) -> MethodRouter {
             ([(CONTENT_TYPE, CONTENT_TYPE_JSON)], body)
         }
     })
+}
+
+/// The handler of the process-wide variables ([`global`](crate::global), which the
+/// package-level functions such as [`new_int`](crate::new_int) publish into): Go's
+/// `expvar.Handler()`, for code ported from Go.
+///
+/// ```
+/// let hits = prism_json::new_int("hits").unwrap();
+/// hits.add(1);
+/// let app: axum::Router = axum::Router::new().route("/debug/vars", prism_json::global_handler());
+/// # drop(app);
+/// ```
+pub fn global_handler() -> MethodRouter {
+    handler(crate::global().clone())
 }

@@ -107,7 +107,8 @@
 //! # Features
 //!
 //! - `axum`: `router(vars)` serves `GET /debug/vars` with
-//!   `Content-Type: application/json; charset=utf-8`; `handler(vars)` mounts it elsewhere.
+//!   `Content-Type: application/json; charset=utf-8`; `handler(vars)` mounts it elsewhere,
+//!   and `global_handler()` is Go's zero-argument `expvar.Handler()` over [`global()`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -131,7 +132,7 @@ pub use error::Error;
 pub use format::go_lossy;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub use http::{handler, router, CONTENT_TYPE_JSON, DEBUG_VARS_PATH};
+pub use http::{global_handler, handler, router, CONTENT_TYPE_JSON, DEBUG_VARS_PATH};
 pub use map::{Map, MAP_KEY_LABEL};
 pub use name::metric_name;
 pub use var::{Float, Func, Int, StringVar, Var};

@@ -93,3 +93,20 @@ async fn the_handler_mounts_anywhere_and_sees_later_updates() {
     let (_, _, body) = request(addr, "GET", "/internal/vars").await;
     assert_eq!(body, b"{\n\"hits\": 3,\n\"late\": 0.5\n}\n");
 }
+
+/// `global_handler()` serves the process-wide variables the package-level functions publish
+/// into, as Go's `expvar.Handler()` does, with `cmdline` and `memstats` beside them.
+#[tokio::test]
+async fn the_global_handler_serves_what_the_package_functions_publish() {
+    let requests = prism_json::new_int("http_test_global_requests").unwrap();
+    requests.add(7);
+    let app = axum::Router::new().route("/debug/vars", prism_json::global_handler());
+    let addr = serve(app).await;
+    let (status, headers, body) = request(addr, "GET", "/debug/vars").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(headers.contains(&format!("content-type: {CONTENT_TYPE_JSON}")));
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["http_test_global_requests"], 7);
+    assert!(doc["cmdline"].is_array(), "{doc}");
+    assert!(doc["memstats"].is_object(), "{doc}");
+}
