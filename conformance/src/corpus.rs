@@ -64,6 +64,10 @@ pub const FILES: &[(&str, &str)] = &[
         "overflow_key_as_label_value.json",
         include_str!("../scenarios/overflow_key_as_label_value.json"),
     ),
+    (
+        "scalable_and_windowed.json",
+        include_str!("../scenarios/scalable_and_windowed.json"),
+    ),
 ];
 
 /// An adapter bug found by this suite and reported, with the scenario and format that show

@@ -45,6 +45,7 @@
 //! |---|---|---|---|---|
 //! | counter `x` | `"x": v` | `x_total` in family `x_total` | `x_total`, `x_created` in family `x` | monotonic cumulative `Sum` `x` |
 //! | gauge `x` | `"x": v` | `x` | `x` | `Gauge` `x` |
+//! | up-down counter `x` | `"x": v` | gauge `x` | gauge `x` | non-monotonic cumulative `Sum` `x` |
 //! | labels `a`, `b` | `{"va": {"vb": v}}` | `{a="va",b="vb"}` | the same | string attributes |
 //! | overflow series | key `otel_metric_overflow=true` | `{otel_metric_overflow="true"}` | the same | attribute `otel.metric.overflow=true` |
 //! | NaN, ±Inf | `null` | `NaN`, `+Inf`, `-Inf` | the same | doubles |

@@ -17,14 +17,14 @@ use std::fmt;
 pub enum Kind {
     /// Monotonic: `counter`, an OTLP monotonic cumulative `Sum`.
     Counter,
-    /// Up and down: `gauge`, an OTLP `Gauge`.
+    /// Up and down: `gauge`, an OTLP `Gauge`, or an OTLP non-monotonic `Sum` (an up-down
+    /// counter).
     Gauge,
     /// Buckets, count and sum: `histogram`, an OTLP `Histogram`.
     Histogram,
     /// Quantiles, count and sum: `summary`, an OTLP `Summary`.
     Summary,
-    /// Typed `unknown` (OpenMetrics) or `untyped` (Prometheus 0.0.4), or a non-monotonic
-    /// OTLP `Sum`.
+    /// Typed `unknown` (OpenMetrics) or `untyped` (Prometheus 0.0.4).
     Unknown,
 }
 

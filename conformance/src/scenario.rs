@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use prism_core::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
-    Metadata, Metric, Min, Overflow, Registry, Summary,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram,
+    ManualClock, Max, Metadata, Metric, Min, NumaCounter, Overflow, PerCpuCounter,
+    PerThreadCounter, Registry, ShardedCounter, SloppyCounter, StripedCounter, Summary,
+    UpDownCounter, WindowedHistogram, WindowedRate,
 };
 use serde::Deserialize;
 
@@ -58,7 +61,9 @@ pub struct FamilySpec {
     #[serde(default)]
     pub unit: Option<String>,
     /// The metric type: `counter`, `float_counter`, `gauge`, `float_gauge`, `max`, `min`,
-    /// `capped`, `counter_fn`, `gauge_fn`.
+    /// `capped`, `counter_fn`, `gauge_fn`, `histogram`, `summary`, `up_down_counter`,
+    /// `sharded_counter`, `per_cpu_counter`, `striped_counter`, `sloppy_counter`,
+    /// `numa_counter`, `per_thread_counter`, `windowed_histogram`, `windowed_rate`.
     #[serde(rename = "type")]
     pub metric: MetricType,
     /// Label names: present (even empty) for a [`Family`], absent for a metric on its own.
@@ -80,10 +85,18 @@ pub struct FamilySpec {
     /// bounds in seconds).
     #[serde(default)]
     pub buckets: Option<Vec<f64>>,
-    /// What one recorded unit is in exported units, for `histogram` and `summary` (default
-    /// core's: nanoseconds recorded, seconds exported, `1e-9`).
+    /// What one recorded unit is in exported units, for `histogram`, `summary` and
+    /// `windowed_histogram` (default core's: nanoseconds recorded, seconds exported, `1e-9`).
     #[serde(default)]
     pub unit_scale: Option<f64>,
+    /// The slots of a `windowed_histogram`'s ring or a `windowed_rate`'s window (default
+    /// core's: 5 and 60).
+    #[serde(default)]
+    pub slots: Option<usize>,
+    /// One slot's duration in seconds, for `windowed_histogram` and `windowed_rate`
+    /// (default core's: 60 and 1).
+    #[serde(default)]
+    pub slot_seconds: Option<f64>,
 }
 
 /// The metric types a scenario can register.
@@ -102,7 +115,30 @@ pub enum MetricType {
     GaugeFn,
     Histogram,
     Summary,
+    UpDownCounter,
+    ShardedCounter,
+    PerCpuCounter,
+    StripedCounter,
+    /// Written through a [`LocalCounter`](prism_core::LocalCounter) of batch 4 taken for
+    /// each step and dropped after it, which flushes it: the count is exact after every
+    /// step.
+    SloppyCounter,
+    NumaCounter,
+    /// Written through a [`PerThreadWriter`](prism_core::PerThreadWriter) taken for each
+    /// step and dropped after it (its cell, with its count, goes to the next step's writer).
+    PerThreadCounter,
+    /// On a [`ManualClock`] of its own (shared by a family's series) that only
+    /// [`Op::Advance`] moves, so that its window, and every read, is deterministic.
+    WindowedHistogram,
+    /// On a [`ManualClock`] like `WindowedHistogram`. It reads as the events of its last
+    /// `slots` complete slots divided by the window's seconds, a float gauge.
+    WindowedRate,
 }
+
+/// The batch of the [`LocalCounter`](prism_core::LocalCounter) each step of a
+/// `sloppy_counter` writes through: small, so that an `add` of 4 or more flushes at once
+/// and a smaller one waits for the local's drop; both paths show in the corpus.
+const SLOPPY_BATCH: u64 = 4;
 
 /// A family's overflow policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -138,17 +174,18 @@ pub struct Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
-    /// `inc` (counters, gauges).
+    /// `inc` (counters, gauges, `windowed_rate`).
     Inc,
-    /// `dec` (gauges).
+    /// `dec` (gauges, `up_down_counter`).
     Dec,
-    /// `add(value)` (counters, gauges).
+    /// `add(value)` (counters, gauges, `windowed_rate`).
     Add,
-    /// `sub(value)` (gauges).
+    /// `sub(value)` (gauges, `up_down_counter`).
     Sub,
     /// `set(value)` (gauges).
     Set,
-    /// `observe(value)` (`max`, `min`); `record(value)` (`histogram`, `summary`).
+    /// `observe(value)` (`max`, `min`); `record(value)` (`histogram`, `summary`,
+    /// `windowed_histogram`).
     Observe,
     /// `reset()` (`max`, `min`).
     Reset,
@@ -156,6 +193,9 @@ pub enum Op {
     TryInc,
     /// `try_add(value)` (`capped`).
     TryAdd,
+    /// Moves the clock of a `windowed_histogram` or `windowed_rate` (the whole family's, so
+    /// no `labels`) forward by `value` seconds.
+    Advance,
     /// Removes the series with `labels` from a family.
     Remove,
     /// Removes every series of a family.
@@ -216,7 +256,96 @@ enum Handle {
     Capped(Slot<Capped>),
     Histogram(Slot<Histogram>),
     Summary(Slot<Summary>),
+    UpDownCounter(Slot<UpDownCounter>),
+    ShardedCounter(Slot<ShardedCounter>),
+    PerCpuCounter(Slot<PerCpuCounter>),
+    StripedCounter(Slot<StripedCounter>),
+    SloppyCounter(Slot<SloppyCounter>),
+    NumaCounter(Slot<NumaCounter>),
+    PerThreadCounter(Slot<PerThreadCounter>),
+    /// The window and the clock its series share.
+    WindowedHistogram(Slot<WindowedHistogram>, ManualClock),
+    /// The rate and the clock its series share.
+    WindowedRate(Slot<WindowedRate>, ManualClock),
     Fn,
+}
+
+/// The `u64` counters whose only updates are `inc` and `add`, each written the way the
+/// type is meant to be written on its hot path.
+trait CountUp: Metric {
+    fn count_inc(&self);
+    fn count_add(&self, n: u64);
+}
+
+macro_rules! count_up_directly {
+    ($($t:ty),*) => {$(
+        impl CountUp for $t {
+            fn count_inc(&self) {
+                self.inc();
+            }
+            fn count_add(&self, n: u64) {
+                self.add(n);
+            }
+        }
+    )*};
+}
+
+count_up_directly!(ShardedCounter, PerCpuCounter, StripedCounter, NumaCounter);
+
+impl CountUp for SloppyCounter {
+    // Through a local, dropped (and so flushed) at the end of the step: exact at once.
+    fn count_inc(&self) {
+        self.local(SLOPPY_BATCH).inc();
+    }
+    fn count_add(&self, n: u64) {
+        self.local(SLOPPY_BATCH).add(n);
+    }
+}
+
+impl CountUp for PerThreadCounter {
+    // Through a writer, dropped at the end of the step; its cell keeps the count.
+    fn count_inc(&self) {
+        self.writer().inc();
+    }
+    fn count_add(&self, n: u64) {
+        self.writer().add(n);
+    }
+}
+
+fn count_up<M: CountUp>(
+    slot: &Slot<M>,
+    op: Op,
+    labels: Option<&[String]>,
+    v: Option<&serde_json::Value>,
+) -> Result<(), String> {
+    match op {
+        Op::Inc => slot.with(labels, M::count_inc),
+        Op::Add => {
+            let n = u64_of(v)?;
+            slot.with(labels, |m| m.count_add(n))
+        }
+        _ => Err(not_applicable(op)),
+    }
+}
+
+fn not_applicable(op: Op) -> String {
+    format!("{op:?} does not apply to this metric type")
+}
+
+/// [`Op::Advance`]: the family's clock, all its series at once.
+fn advance(
+    clock: &ManualClock,
+    labels: Option<&[String]>,
+    v: Option<&serde_json::Value>,
+) -> Result<(), String> {
+    if labels.is_some() {
+        return Err("`advance` moves the clock of the whole family; it takes no `labels`".into());
+    }
+    let seconds = f64_of(v)?;
+    let d = Duration::try_from_secs_f64(seconds)
+        .map_err(|e| format!("`value` {seconds} is not a duration in seconds: {e}"))?;
+    clock.advance(d);
+    Ok(())
 }
 
 fn u64_of(v: Option<&serde_json::Value>) -> Result<u64, String> {
@@ -340,14 +469,36 @@ impl Scenario {
                 .map(Slot::Family)
                 .map_err(|e| e.to_string())
         }
-        let distribution = matches!(spec.metric, MetricType::Histogram | MetricType::Summary);
+        let distribution = matches!(
+            spec.metric,
+            MetricType::Histogram | MetricType::Summary | MetricType::WindowedHistogram
+        );
         if (spec.buckets.is_some() && spec.metric != MetricType::Histogram)
             || (spec.unit_scale.is_some() && !distribution)
         {
             return Err(
-                "`buckets` are for `histogram`, `unit_scale` for `histogram` and `summary`".into(),
+                "`buckets` are for `histogram`, `unit_scale` for `histogram`, \
+                 `summary` and `windowed_histogram`"
+                    .into(),
             );
         }
+        let windowed = matches!(
+            spec.metric,
+            MetricType::WindowedHistogram | MetricType::WindowedRate
+        );
+        if (spec.slots.is_some() || spec.slot_seconds.is_some()) && !windowed {
+            return Err(
+                "`slots` and `slot_seconds` are for `windowed_histogram` and `windowed_rate`"
+                    .into(),
+            );
+        }
+        let slot_duration = spec
+            .slot_seconds
+            .map(|s| {
+                Duration::try_from_secs_f64(s)
+                    .map_err(|e| format!("`slot_seconds` {s} is not a duration: {e}"))
+            })
+            .transpose()?;
         let histogram = || -> Result<prism_core::HistogramConfig, String> {
             let mut builder = Histogram::builder();
             if let Some(scale) = spec.unit_scale {
@@ -390,6 +541,71 @@ impl Scenario {
                     Summary::from(config.build())
                 })?)
             }
+            MetricType::UpDownCounter => {
+                Handle::UpDownCounter(slot(registry, spec, meta(), UpDownCounter::new)?)
+            }
+            MetricType::ShardedCounter => {
+                Handle::ShardedCounter(slot(registry, spec, meta(), ShardedCounter::new)?)
+            }
+            MetricType::PerCpuCounter => {
+                Handle::PerCpuCounter(slot(registry, spec, meta(), PerCpuCounter::new)?)
+            }
+            MetricType::StripedCounter => {
+                Handle::StripedCounter(slot(registry, spec, meta(), StripedCounter::new)?)
+            }
+            MetricType::SloppyCounter => {
+                Handle::SloppyCounter(slot(registry, spec, meta(), SloppyCounter::new)?)
+            }
+            MetricType::NumaCounter => {
+                Handle::NumaCounter(slot(registry, spec, meta(), NumaCounter::new)?)
+            }
+            MetricType::PerThreadCounter => {
+                Handle::PerThreadCounter(slot(registry, spec, meta(), PerThreadCounter::new)?)
+            }
+            MetricType::WindowedHistogram => {
+                let clock = ManualClock::new();
+                let (config, slots, tick) = (histogram()?, spec.slots, slot_duration);
+                let window = {
+                    let clock = clock.clone();
+                    move || {
+                        let mut b = WindowedHistogram::builder()
+                            .histogram(config.clone())
+                            .clock(clock.clone());
+                        if let Some(n) = slots {
+                            b = b.slots(n);
+                        }
+                        if let Some(d) = tick {
+                            b = b.slot_duration(d);
+                        }
+                        b.build()
+                    }
+                };
+                // A bad window is refused here, before anything is registered; every
+                // series is built with the same options.
+                window().map_err(|e| e.to_string())?;
+                let make = move || window().expect("the window's options were checked");
+                Handle::WindowedHistogram(slot(registry, spec, meta(), make)?, clock)
+            }
+            MetricType::WindowedRate => {
+                let clock = ManualClock::new();
+                let (slots, tick) = (spec.slots, slot_duration);
+                let rate = {
+                    let clock = clock.clone();
+                    move || {
+                        let mut b = WindowedRate::builder().clock(clock.clone());
+                        if let Some(n) = slots {
+                            b = b.slots(n);
+                        }
+                        if let Some(d) = tick {
+                            b = b.slot_duration(d);
+                        }
+                        b.build()
+                    }
+                };
+                rate().map_err(|e| e.to_string())?;
+                let make = move || rate().expect("the rate's options were checked");
+                Handle::WindowedRate(slot(registry, spec, meta(), make)?, clock)
+            }
             MetricType::CounterFn | MetricType::GaugeFn => {
                 if spec.labels.is_some() {
                     return Err("functions are registered on their own, without labels".into());
@@ -431,7 +647,7 @@ fn apply_step(
     labels: Option<&[String]>,
 ) -> Result<(), String> {
     let v = step.value.as_ref();
-    let bad = || Err(format!("{:?} does not apply to this metric type", step.op));
+    let bad = || Err(not_applicable(step.op));
     macro_rules! family_ops {
         ($slot:expr) => {
             match step.op {
@@ -575,6 +791,69 @@ fn apply_step(
                     let n = u64_of(v)?;
                     slot.with(labels, |m| m.record(n))
                 }
+                _ => bad(),
+            }
+        }
+        Handle::UpDownCounter(slot) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Dec => slot.with(labels, |m| m.dec()),
+                Op::Add => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                Op::Sub => {
+                    let n = i64_of(v)?;
+                    slot.with(labels, |m| m.sub(n))
+                }
+                _ => bad(),
+            }
+        }
+        Handle::ShardedCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::PerCpuCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::StripedCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::SloppyCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::NumaCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::PerThreadCounter(slot) => {
+            family_ops!(slot);
+            count_up(slot, step.op, labels, v)
+        }
+        Handle::WindowedHistogram(slot, clock) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Observe => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| m.record(n))
+                }
+                Op::Advance => advance(clock, labels, v),
+                _ => bad(),
+            }
+        }
+        Handle::WindowedRate(slot, clock) => {
+            family_ops!(slot);
+            match step.op {
+                Op::Inc => slot.with(labels, |m| m.inc()),
+                Op::Add => {
+                    let n = u64_of(v)?;
+                    slot.with(labels, |m| m.add(n))
+                }
+                Op::Advance => advance(clock, labels, v),
                 _ => bad(),
             }
         }

@@ -90,6 +90,17 @@ fn the_corpus_covers_every_kind_and_the_hostile_cases() {
         "\"capped\"",
         "\"counter_fn\"",
         "\"gauge_fn\"",
+        "\"histogram\"",
+        "\"summary\"",
+        "\"up_down_counter\"",
+        "\"sharded_counter\"",
+        "\"per_cpu_counter\"",
+        "\"striped_counter\"",
+        "\"sloppy_counter\"",
+        "\"numa_counter\"",
+        "\"per_thread_counter\"",
+        "\"windowed_histogram\"",
+        "\"windowed_rate\"",
     ] {
         assert!(
             text.contains(&format!("\"type\": {t}")),
@@ -105,6 +116,7 @@ fn the_corpus_covers_every_kind_and_the_hostile_cases() {
         "\"unregister\"",
         "\"repeat\"",
         "\"drop\"",
+        "\"advance\"",
         "🎉",
     ] {
         assert!(text.contains(needle), "no scenario holds {needle}");

@@ -37,6 +37,27 @@ fn metric_type() -> impl Strategy<Value = MetricType> {
         Just(MetricType::GaugeFn),
         Just(MetricType::Histogram),
         Just(MetricType::Summary),
+        Just(MetricType::UpDownCounter),
+        Just(MetricType::ShardedCounter),
+        Just(MetricType::PerCpuCounter),
+        Just(MetricType::StripedCounter),
+        Just(MetricType::SloppyCounter),
+        Just(MetricType::NumaCounter),
+        Just(MetricType::PerThreadCounter),
+        Just(MetricType::WindowedHistogram),
+        Just(MetricType::WindowedRate),
+    ]
+}
+
+fn is_windowed(t: MetricType) -> bool {
+    matches!(t, MetricType::WindowedHistogram | MetricType::WindowedRate)
+}
+
+/// How far a window's clock moves: within a slot, across some, past the whole window.
+fn seconds() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0u32..8).prop_map(|q| json!(f64::from(q) / 4.0)),
+        (0u32..400).prop_map(|s| json!(s)),
     ]
 }
 
@@ -79,7 +100,13 @@ fn i64_value() -> impl Strategy<Value = Value> {
 fn op_for(t: MetricType) -> BoxedStrategy<(Op, Option<Value>)> {
     let none = |op| Just((op, None)).boxed();
     match t {
-        MetricType::Counter => prop_oneof![
+        MetricType::Counter
+        | MetricType::ShardedCounter
+        | MetricType::PerCpuCounter
+        | MetricType::StripedCounter
+        | MetricType::SloppyCounter
+        | MetricType::NumaCounter
+        | MetricType::PerThreadCounter => prop_oneof![
             none(Op::Inc),
             // Added to a counter more than once, any::<u64> could overflow and wrap; keep it
             // to values whose sum stays exact.
@@ -89,6 +116,13 @@ fn op_for(t: MetricType) -> BoxedStrategy<(Op, Option<Value>)> {
         MetricType::FloatCounter => prop_oneof![
             none(Op::Inc),
             non_negative_float().prop_map(|v| (Op::Add, Some(v))),
+        ]
+        .boxed(),
+        MetricType::UpDownCounter => prop_oneof![
+            none(Op::Inc),
+            none(Op::Dec),
+            (-1000i64..1000).prop_map(|v| (Op::Add, Some(json!(v)))),
+            (-1000i64..1000).prop_map(|v| (Op::Sub, Some(json!(v)))),
         ]
         .boxed(),
         MetricType::Gauge => prop_oneof![
@@ -120,6 +154,17 @@ fn op_for(t: MetricType) -> BoxedStrategy<(Op, Option<Value>)> {
         MetricType::Histogram | MetricType::Summary => (0u64..100_000_000_000)
             .prop_map(|v| (Op::Observe, Some(json!(v))))
             .boxed(),
+        MetricType::WindowedHistogram => prop_oneof![
+            (0u64..100_000_000_000).prop_map(|v| (Op::Observe, Some(json!(v)))),
+            seconds().prop_map(|v| (Op::Advance, Some(v))),
+        ]
+        .boxed(),
+        MetricType::WindowedRate => prop_oneof![
+            none(Op::Inc),
+            (0u64..(1 << 60)).prop_map(|v| (Op::Add, Some(json!(v)))),
+            seconds().prop_map(|v| (Op::Advance, Some(v))),
+        ]
+        .boxed(),
         MetricType::CounterFn | MetricType::GaugeFn => none(Op::Inc),
     }
 }
@@ -131,8 +176,10 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
         prop::option::of(1usize..6),
         any::<bool>(),
         "\\PC{0,12}",
+        // A window: core's default, or a few short slots.
+        prop::option::of((1usize..5, prop_oneof![Just(0.25), Just(1.0), Just(60.0)])),
     )
-        .prop_flat_map(move |(t, labels, limit, drop, help)| {
+        .prop_flat_map(move |(t, labels, limit, drop, help, window)| {
             let is_fn = matches!(t, MetricType::CounterFn | MetricType::GaugeFn);
             let labels = if is_fn { None } else { labels };
             let name = format!("f{index}_{}", format!("{t:?}").to_lowercase());
@@ -163,6 +210,8 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
                 value,
                 buckets: None,
                 unit_scale: None,
+                slots: window.filter(|_| is_windowed(t)).map(|(n, _)| n),
+                slot_seconds: window.filter(|_| is_windowed(t)).map(|(_, d)| d),
             });
             let arity = labels;
             let steps = if is_fn {
@@ -189,6 +238,8 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
                             }
                             values
                         });
+                        // `advance` moves a whole family's clock: no labels.
+                        let labels = labels.filter(|_| op != Op::Advance);
                         let op = if remove == 1 && labels.is_some() {
                             Op::Remove
                         } else {
