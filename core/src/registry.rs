@@ -178,14 +178,14 @@ impl<M: Metric> Collect for Single<M> {
 
 impl<M: Metric> Collect for Family<M> {
     fn collect(&self, desc: &Descriptor, _created: u64, visitor: &mut dyn Visitor) {
-        self.for_each_series(|s| {
+        self.for_each_value(|s, value| {
             let labels = match s.values {
                 Some(values) => SampleLabels::Series(values),
                 None => SampleLabels::Overflow,
             };
             let sample = Sample {
                 labels,
-                value: s.series.metric.read(),
+                value,
                 created_unix_nanos: s.series.created,
             };
             visitor.sample(desc, &sample);
