@@ -11,16 +11,7 @@
 //! Set `PRISM_JSON_BENCH_VISIT=1` to also time `Registry::visit` with a visitor that does
 //! nothing, the floor every adapter stands on.
 //!
-//! Last run (2 shared vCPUs, AMD EPYC, load average 5 to 7 from other builds; medians):
-//!
-//! | series | prism-json ns/series | `visit` alone | `serde_json::to_writer` | ratio |
-//! |---|---|---|---|---|
-//! | 10,000 | 109 | 43 | 19.9 | 5.5 |
-//! | 100,000 | 419 | 308 | 157 | 2.7 |
-//!
-//! The target (at most `to_writer`'s time) is not met: the core read alone costs
-//! more than `to_writer`'s whole write at both sizes; prism-json's own share (collecting,
-//! sorting and writing the samples) is about 65 to 110 ns per series on top of it.
+//! Results, with the machine they ran on, are in the crate's README.md ("Speed").
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
