@@ -290,9 +290,10 @@ pub fn shared_series(a: &Samples, b: &Samples) -> usize {
 pub struct Push {
     /// [`Format::OtlpProto`] or [`Format::OtlpJson`], from its `Content-Type`.
     pub format: Format,
-    /// The body. A compressed push (`Content-Encoding` other than `identity`) is refused
-    /// with `415 Unsupported Media Type`, so the exporter's error says why: run the service
-    /// with `OTEL_EXPORTER_OTLP_COMPRESSION=none` for a live check.
+    /// The body, inflated if it came with `Content-Encoding: gzip`. A push with another
+    /// encoding is refused with `415 Unsupported Media Type` (and one that says gzip but does
+    /// not inflate with `400 Bad Request`), so the exporter's error says why; it never
+    /// reaches the check.
     pub body: Vec<u8>,
     /// When it arrived.
     pub at: Instant,

@@ -1,5 +1,7 @@
 //! A loopback OTLP/HTTP receiver for `live`: [`Receiver`] accepts `POST /v1/metrics` with a
-//! protobuf or JSON body and hands each push to the check.
+//! protobuf or JSON body, uncompressed or gzip (`Content-Encoding: gzip`, which
+//! OpenTelemetry exporters send when `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), and hands each
+//! push to the check.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -153,18 +155,47 @@ async fn receive(
             why.as_bytes().to_vec(),
         )
     };
-    if !(encoding.is_empty() || encoding == "identity") {
-        return refuse("prism-conformance receives uncompressed OTLP only");
-    }
+    let body = match encoding.as_str() {
+        "" | "identity" => body.to_vec(),
+        "gzip" => match gunzip(&body) {
+            Ok(body) => body,
+            Err(why) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    why.into_bytes(),
+                )
+            }
+        },
+        _ => return refuse("prism-conformance receives OTLP uncompressed or gzip"),
+    };
     let (format, reply_type, reply): (Format, &'static str, Vec<u8>) = match media.as_str() {
         "application/x-protobuf" => (Format::OtlpProto, "application/x-protobuf", Vec::new()),
         "application/json" => (Format::OtlpJson, "application/json", b"{}".to_vec()),
         _ => return refuse("expected application/x-protobuf or application/json"),
     };
-    let _ = tx.send(Push {
-        format,
-        body: body.to_vec(),
-        at,
-    });
+    let _ = tx.send(Push { format, body, at });
     (StatusCode::OK, [(header::CONTENT_TYPE, reply_type)], reply)
+}
+
+/// The most bytes a gzip body may inflate to: far above any real push, and a bound on what a
+/// malformed or hostile one can make the receiver allocate.
+const MAX_INFLATED: u64 = 256 << 20;
+
+/// Inflates a gzip body; a body that is not gzip, or inflates past [`MAX_INFLATED`], is an
+/// error that says so.
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("Content-Encoding: gzip, but the body does not inflate: {e}"))?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(format!(
+            "the gzip body inflates past {} MiB; prism-conformance refuses it",
+            MAX_INFLATED >> 20
+        ));
+    }
+    Ok(out)
 }

@@ -316,3 +316,51 @@ fn the_cli_exits_1_and_names_the_series_when_formats_disagree() {
     assert!(stdout.contains("series jobs{}"), "{stdout}");
     assert!(stdout.contains("json says 9"), "{stdout}");
 }
+
+/// A gzip push (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`) reaches the check inflated; a body
+/// that says gzip but is not is refused with 400, an encoding the receiver does not know
+/// with 415, and neither reaches the check.
+#[test]
+fn the_receiver_inflates_gzip_pushes_and_refuses_what_it_cannot_read() {
+    use std::io::Write;
+    let registry = Registry::builder().self_telemetry(false).build();
+    registry
+        .register("pushed", "Pushed.", Counter::new())
+        .unwrap()
+        .add(41);
+    let mut body = Vec::new();
+    prism_otel::Encoder::new(prism_otel::Resource::new("gzip-test"))
+        .encode_protobuf(&registry, &mut body);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    let compressed = gz.finish().unwrap();
+    assert_ne!(compressed, body);
+
+    let receiver = Receiver::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}/v1/metrics", receiver.local_addr());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let post = |encoding: &str, bytes: &[u8]| {
+        agent
+            .post(&url)
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", encoding)
+            .send(bytes)
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let before = std::time::Instant::now();
+    assert_eq!(post("gzip", b"not gzip at all"), 400);
+    assert_eq!(post("br", &body), 415);
+    assert_eq!(post("gzip", &compressed), 200);
+    let push = receiver.next_after(before, Duration::from_secs(5)).unwrap();
+    assert_eq!(push.format, Format::OtlpProto);
+    assert_eq!(
+        push.body, body,
+        "the refused pushes never reached the check"
+    );
+}
