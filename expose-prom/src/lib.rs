@@ -67,7 +67,12 @@
 //! | an empty registry | an empty body | `# EOF\n` |
 //!
 //! Integers print exactly (a `u64` counter above 2^53 keeps every digit); floats print
-//! shortest round-trip, non-finite ones as `NaN`, `+Inf` and `-Inf`. A value that does not
+//! with digits that read back to the same `f64`, non-finite ones as `NaN`, `+Inf` and
+//! `-Inf`. They are not always the shortest such digits: the values prometheus-client
+//! writes go through its `dtoa`, which prints 1/60 as `0.016666666666666668` where the
+//! shortest is `0.016666666666666666` (both read back to the same `f64`; prism-conformance
+//! compares the numbers, not the digits). What the bridge writes itself (summary quantiles
+//! and sums) is the shortest. A value that does not
 //! fit its family's kind (only a custom `Metric` whose `KIND` and values disagree makes one)
 //! is left out; a histogram or summary family of plain numbers is typed `unknown`
 //! (`untyped` in 0.0.4). A series whose value is a variant of core's `#[non_exhaustive]`
