@@ -1,7 +1,8 @@
 //! Render cost per series against the peers, and writer throughput during renders.
 //!
-//! Results (`cargo bench -p prism-prom`, 2 shared vCPUs, AMD EPYC, Rust 1.95; ns per series;
-//! see README.md for what the goals were and what the columns mean):
+//! Results of the first run (`cargo bench -p prism-prom`, 2 vCPUs, AMD EPYC, shared with
+//! other builds, load average about 3; Rust 1.95; ns per series). README.md also has two
+//! quiet runs, which the goals are judged on, what the goals were, and what the columns mean:
 //!
 //! | N | core visit alone | prism 0.0.4 | prism OM | prism OM, no `_created` | prometheus-client 0.0.4 | prometheus-client OM | prometheus TextEncoder | metrics-exporter-prometheus | prism/pc 0.0.4 | prism/pc OM | prism no `_created`/pc OM | prometheus/prism | metrics-exporter/prism |
 //! |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|

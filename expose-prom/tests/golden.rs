@@ -3,10 +3,13 @@
 //! its own gets the format wrong and the bridge corrects it.
 
 use std::fmt;
+use std::time::Duration;
 
 use prism_core::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Kind, Max,
-    Metadata, Metric, Min, Overflow, Registry, Value,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Kind,
+    ManualClock, Max, Metadata, Metric, Min, NumaCounter, NumaTopology, Overflow, PerCpuCounter,
+    PerThreadCounter, Registry, ShardedCounter, SloppyCounter, StripedCounter, UpDownCounter,
+    Value, WindowedHistogram, WindowedRate,
 };
 use prism_prom::{encode, render, render_into, render_into_vec, Format, Renderer};
 
@@ -140,6 +143,70 @@ fn every_kind_in_both_formats() {
         .unwrap();
     sessions.get(&["alice"]).set(1);
     sessions.get(&["bob"]).set(9);
+    let open = r
+        .register("n_open", "An up-down counter.", UpDownCounter::new())
+        .unwrap();
+    open.add(2);
+    open.sub(5);
+    r.register("o_sharded", "A sharded counter.", ShardedCounter::new())
+        .unwrap()
+        .add(3);
+    let per_cpu = r
+        .register("p_per_cpu", "A per-CPU counter.", PerCpuCounter::new())
+        .unwrap();
+    per_cpu.inc();
+    per_cpu.inc();
+    r.register("q_striped", "A striped counter.", StripedCounter::new())
+        .unwrap()
+        .add(4);
+    let sloppy = r
+        .register("r_sloppy", "A sloppy counter.", SloppyCounter::new())
+        .unwrap();
+    // A render reads what the locals flushed: 8 of the 10, until the local is dropped.
+    let local = sloppy.local(4);
+    (0..10).for_each(|_| local.inc());
+    let numa = NumaCounter::with_topology(NumaTopology::single_node(2));
+    r.register("s_numa", "A NUMA counter.", numa)
+        .unwrap()
+        .add(5);
+    let per_thread = r
+        .register(
+            "t_per_thread",
+            "A per-thread counter.",
+            PerThreadCounter::new(),
+        )
+        .unwrap();
+    per_thread.writer().add(6);
+    per_thread.inc();
+    let clock = ManualClock::new();
+    let exact = prism_core::Histogram::builder()
+        .unit_scale(1.0)
+        .highest(1000)
+        .config()
+        .unwrap();
+    let window = WindowedHistogram::builder()
+        .histogram(exact)
+        .slots(2)
+        .slot_duration(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let window = r
+        .register("u_window", "A windowed histogram.", window)
+        .unwrap();
+    window.record(500); // out of the window by the time of the render
+    clock.advance(Duration::from_secs(20));
+    window.record(5);
+    window.record(50);
+    let rate = WindowedRate::builder()
+        .slots(10)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let rate = r.register("v_rate", "A windowed rate.", rate).unwrap();
+    rate.add(5);
+    clock.advance(Duration::from_secs(1));
+    rate.add(100); // the running second: not in the rate yet
 
     assert_eq!(
         render(&r, Format::Prometheus),
@@ -185,6 +252,38 @@ l_logins_total{otel_metric_overflow="true"} 5
 # HELP m_sessions Sessions by user.
 # TYPE m_sessions gauge
 m_sessions{user="alice"} 1
+# HELP n_open An up-down counter.
+# TYPE n_open gauge
+n_open -3
+# HELP o_sharded_total A sharded counter.
+# TYPE o_sharded_total counter
+o_sharded_total 3
+# HELP p_per_cpu_total A per-CPU counter.
+# TYPE p_per_cpu_total counter
+p_per_cpu_total 2
+# HELP q_striped_total A striped counter.
+# TYPE q_striped_total counter
+q_striped_total 4
+# HELP r_sloppy_total A sloppy counter.
+# TYPE r_sloppy_total counter
+r_sloppy_total 8
+# HELP s_numa_total A NUMA counter.
+# TYPE s_numa_total counter
+s_numa_total 5
+# HELP t_per_thread_total A per-thread counter.
+# TYPE t_per_thread_total counter
+t_per_thread_total 7
+# HELP u_window A windowed histogram.
+# TYPE u_window summary
+u_window{quantile="0.5"} 5.0
+u_window{quantile="0.9"} 50.0
+u_window{quantile="0.99"} 50.0
+u_window{quantile="0.999"} 50.0
+u_window_sum 555.0
+u_window_count 3
+# HELP v_rate A windowed rate.
+# TYPE v_rate gauge
+v_rate 0.5
 "#
     );
 
@@ -240,6 +339,45 @@ l_logins_created{{otel_metric_overflow="true"}} {}
 # HELP m_sessions Sessions by user.
 # TYPE m_sessions gauge
 m_sessions{{user="alice"}} 1
+# HELP n_open An up-down counter.
+# TYPE n_open gauge
+n_open -3
+# HELP o_sharded A sharded counter.
+# TYPE o_sharded counter
+o_sharded_total 3
+o_sharded_created {}
+# HELP p_per_cpu A per-CPU counter.
+# TYPE p_per_cpu counter
+p_per_cpu_total 2
+p_per_cpu_created {}
+# HELP q_striped A striped counter.
+# TYPE q_striped counter
+q_striped_total 4
+q_striped_created {}
+# HELP r_sloppy A sloppy counter.
+# TYPE r_sloppy counter
+r_sloppy_total 8
+r_sloppy_created {}
+# HELP s_numa A NUMA counter.
+# TYPE s_numa counter
+s_numa_total 5
+s_numa_created {}
+# HELP t_per_thread A per-thread counter.
+# TYPE t_per_thread counter
+t_per_thread_total 7
+t_per_thread_created {}
+# HELP u_window A windowed histogram.
+# TYPE u_window summary
+u_window{{quantile="0.5"}} 5.0
+u_window{{quantile="0.9"}} 50.0
+u_window{{quantile="0.99"}} 50.0
+u_window{{quantile="0.999"}} 50.0
+u_window_sum 555.0
+u_window_count 3
+u_window_created {}
+# HELP v_rate A windowed rate.
+# TYPE v_rate gauge
+v_rate 0.5
 # EOF
 "#,
         c("a_counter"),
@@ -250,8 +388,18 @@ m_sessions{{user="alice"}} 1
         created(&r, "j_requests", &["POST", "500"]),
         created(&r, "l_logins", &["alice"]),
         overflow_created(&r, "l_logins"),
+        c("o_sharded"),
+        c("p_per_cpu"),
+        c("q_striped"),
+        c("r_sloppy"),
+        c("s_numa"),
+        c("t_per_thread"),
+        c("u_window"),
     );
     assert_eq!(render(&r, Format::OpenMetrics), expected);
+
+    drop(local);
+    assert!(render(&r, Format::Prometheus).contains("\nr_sloppy_total 10\n"));
 }
 
 #[test]

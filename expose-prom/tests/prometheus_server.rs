@@ -179,10 +179,19 @@ fn prometheus_scrapes_the_route_and_serves_the_values_back() {
         r#"prism_refused_label_sets_total{family="user_sessions"}"#,
         equals(1.0),
     );
-    prometheus.wait_for("prism_families", equals(15.0));
+    // The scalable counters are counters like any other.
+    prometheus.wait_for("sharded_hits_total", equals(((1u64 << 53) + 3) as f64));
+    prometheus.wait_for("per_cpu_hits_total", equals(41.0));
+    prometheus.wait_for("striped_hits_total", equals(2000.0));
+    prometheus.wait_for("sloppy_hits_total", equals(11.0));
+    prometheus.wait_for("numa_hits_total", equals(((1u64 << 62) + 7) as f64));
+    prometheus.wait_for("per_thread_hits_total", equals(303.0));
+    prometheus.wait_for("prism_families", equals(24.0));
     // Gauges, with the non-finite values.
     prometheus.wait_for("queue_depth", equals(-3.0));
     prometheus.wait_for("load_average", equals(0.75));
+    prometheus.wait_for("open_connections", equals(-3.0));
+    prometheus.wait_for("request_rate", equals(1.5));
     prometheus.wait_for(r#"cache_ratio{case="nan"}"#, |v| v == "NaN");
     prometheus.wait_for(r#"cache_ratio{case="pos_inf"}"#, |v| v == "+Inf");
     prometheus.wait_for(r#"cache_ratio{case="neg_inf"}"#, |v| v == "-Inf");
@@ -200,6 +209,24 @@ fn prometheus_scrapes_the_route_and_serves_the_values_back() {
     prometheus.wait_for(r#"job_duration_seconds{quantile="0.5"}"#, |v| {
         v.parse::<f64>().is_ok()
     });
+    // The sliding window: lifetime `_count` and `_sum`, quantiles of the window only (the
+    // 30 s value has left it, so the 0.99 quantile is the 2 s one).
+    prometheus.wait_for("recent_job_seconds_count", equals(3.0));
+    prometheus.wait_for("recent_job_seconds_sum", equals(32.25));
+    let snapshot = registry.snapshot();
+    let window = snapshot.family("recent_job_seconds").unwrap().series[0]
+        .value
+        .as_histogram()
+        .unwrap();
+    for (q, v) in window.quantiles() {
+        let v = v.expect("the window holds values");
+        let near = if q == 0.5 { 0.25 } else { 2.0 };
+        assert!((near..near * 1.01).contains(&v), "quantile {q} is {v}");
+        prometheus.wait_for(
+            &format!(r#"recent_job_seconds{{quantile="{q:?}"}}"#),
+            equals(v),
+        );
+    }
 
     // Values set after the first scrape arrive with the next one.
     live.get(&["click"]).add(39);

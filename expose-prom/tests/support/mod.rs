@@ -12,8 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prism_core::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
-    Metadata, Min, Overflow, Registry, Summary,
+    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram,
+    ManualClock, Max, Metadata, Min, NumaCounter, Overflow, PerCpuCounter, PerThreadCounter,
+    Registry, ShardedCounter, SloppyCounter, StripedCounter, Summary, UpDownCounter,
+    WindowedHistogram, WindowedRate,
 };
 
 /// The path of `name` on PATH; fails the test, naming the setup script, when it is missing.
@@ -166,7 +168,100 @@ pub fn every_kind() -> Registry {
         .unwrap();
     job.record(2_000_000_000);
     job.record(500_000_000);
+    scalable_and_windowed(&r);
     r
+}
+
+/// The kinds that render as one of the basic ones: an up-down counter (a gauge in the text
+/// formats), the scalable counters (counters), a sliding-window histogram (a summary) and a
+/// windowed rate (a float gauge). The windows run on a [`ManualClock`], so the text is the
+/// same on every run.
+fn scalable_and_windowed(r: &Registry) {
+    let open = r
+        .register(
+            "open_connections",
+            "Connections open now.",
+            UpDownCounter::new(),
+        )
+        .unwrap();
+    open.add(5);
+    open.sub(7);
+    open.dec(); // below zero: -3
+
+    r.register("sharded_hits", "Hits, sharded.", ShardedCounter::new())
+        .unwrap()
+        .add((1 << 53) + 3);
+    let per_cpu = r
+        .register("per_cpu_hits", "Hits, per CPU.", PerCpuCounter::new())
+        .unwrap();
+    per_cpu.add(40);
+    per_cpu.inc();
+    let striped = r
+        .register("striped_hits", "Hits, striped.", StripedCounter::new())
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| (0..1000).for_each(|_| striped.inc()));
+        }
+    });
+    let sloppy = r
+        .register("sloppy_hits", "Hits, batched.", SloppyCounter::new())
+        .unwrap();
+    {
+        let local = sloppy.local(4);
+        (0..10).for_each(|_| local.inc()); // flushed at 4 and 8, 2 held until the drop
+        sloppy.inc();
+    }
+    r.register("numa_hits", "Hits, per NUMA node.", NumaCounter::new())
+        .unwrap()
+        .add((1 << 62) + 7);
+    let per_thread = r
+        .register(
+            "per_thread_hits",
+            "Hits, one cell per writer.",
+            PerThreadCounter::new(),
+        )
+        .unwrap();
+    std::thread::scope(|s| {
+        for n in [100, 200] {
+            let per_thread = &per_thread;
+            s.spawn(move || {
+                let writer = per_thread.writer();
+                (0..n).for_each(|_| writer.inc());
+            });
+        }
+    });
+    per_thread.add(3);
+
+    let clock = ManualClock::new();
+    let recent = WindowedHistogram::builder()
+        .slots(5)
+        .slot_duration(Duration::from_secs(60))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let recent = r
+        .register_with(
+            Metadata::new("recent_job_seconds", "Job durations, last 5 minutes.").unit("seconds"),
+            recent,
+        )
+        .unwrap();
+    recent.record_duration(Duration::from_secs(30)); // leaves the window below
+    clock.advance(Duration::from_secs(5 * 60));
+    recent.record_duration(Duration::from_millis(250));
+    recent.record_duration(Duration::from_secs(2));
+
+    let rate_clock = ManualClock::new();
+    let rate = WindowedRate::builder()
+        .clock(rate_clock.clone())
+        .build()
+        .unwrap();
+    let rate = r
+        .register("request_rate", "Requests per second, last minute.", rate)
+        .unwrap();
+    rate.add(90);
+    rate_clock.advance(Duration::from_secs(1));
+    rate.add(7); // the running second: not counted yet
 }
 
 /// An HTTP response, as far as the tests look at it.
