@@ -10,7 +10,7 @@
 //! | `prism_series` | gauge | `family` | series each family exposes: live series plus the overflow series once it exists; 1 for a metric registered on its own |
 //! | `prism_cardinality_limit` | gauge | `family` | the cardinality limit of each labelled family |
 //! | `prism_refused_label_sets` | counter | `family` | label sets each labelled family refused: new label sets past its limit (routed to the overflow series or dropped) and lookups with the wrong number of values |
-//! | `prism_updates` | counter | | the sum of every integer counter in the registry (family series and overflow series included): each `inc` is one, each `add(n)` is `n`. Gauges and float counters are not in it, because counting them would add a write to their hot path |
+//! | `prism_updates` | counter | | the sum of every integer counter in the registry (family series and overflow series included): each `inc` is one, each `add(n)` is `n`. Gauges, float counters and histogram records are not in it, because counting them would add a write to their hot path. The sum wraps at 2^64, as each counter does: only counters that add up past 2^64 between them (one `add(u64::MAX)` is enough) make it go back, which a scraper reads as a reset |
 //!
 //! Counters get `_total` in the text formats like any other counter:
 //! `prism_refused_label_sets_total{family="http_requests"}`.
