@@ -105,7 +105,9 @@ pub fn serve_http(listener: tokio::net::TcpListener, receiver: Receiver) {
     });
 }
 
-async fn http_export(
+/// The OTLP/HTTP route's handler: decodes the request, records it in `receiver` and
+/// answers from its script. Public so that a test's own route can hand requests to it.
+pub async fn http_export(
     State(receiver): State<Receiver>,
     headers: HeaderMap,
     body: Bytes,
