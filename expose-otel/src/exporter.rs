@@ -4,7 +4,9 @@
 //! Each export reads the registry once, encodes it and sends it, retrying as the
 //! [`RetryPolicy`] says within the export timeout. Nothing is queued: a failed export is
 //! dropped, and the next one reads the registry again, so an endpoint that is down for an
-//! hour costs no memory and, with cumulative temporality, loses no count. Under delta
+//! hour costs no memory (`tests/down_endpoint.rs`) and, with cumulative temporality, loses
+//! no count. A read slower than the export's limit is left to finish, never run twice at
+//! once (`Worker::export`, `tests/slow_encode.rs`). Under delta
 //! temporality the baselines only move on delivery, so the first delivered export after
 //! the outage carries everything since the last one.
 
@@ -16,6 +18,7 @@ use bytes::Bytes;
 use prism_core::Registry;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{check_header, check_url, http_metrics_url, ConfigError, Settings};
@@ -280,6 +283,7 @@ impl Exporter {
             retry: self.retry.clone(),
             telemetry: telemetry.clone(),
             jitter: Jitter::new(),
+            abandoned: None,
         };
         let join = match Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
@@ -346,7 +350,9 @@ enum Join {
 #[non_exhaustive]
 pub enum ExporterError {
     /// The export did not finish within the timeout given. It is abandoned at that
-    /// timeout: nothing keeps running past it.
+    /// timeout, but for its read of the registry, which cannot be stopped: that read
+    /// finishes in the background, and the next export waits for it before reading again
+    /// (so at most one runs at a time).
     Timeout(Duration),
     /// The exporter had already stopped.
     Stopped,
@@ -519,6 +525,9 @@ struct Worker {
     retry: RetryPolicy,
     telemetry: ExporterTelemetry,
     jitter: Jitter,
+    /// The encode an earlier export gave up waiting for, if it has not finished: at most one
+    /// encode runs at a time (see [`Worker::export`]).
+    abandoned: Option<JoinHandle<Result<Payload, String>>>,
 }
 
 impl Worker {
@@ -572,18 +581,50 @@ impl Worker {
     }
 
     /// One export: read, encode, send with retries, all within `limit`.
+    ///
+    /// An encode that outlives its export's limit cannot be stopped (it runs on the blocking
+    /// pool) and is left to finish. The next export waits for it, within its own limit,
+    /// before it starts its own: so at most one encode ever runs (a registry slower to
+    /// encode than the interval does not pile up threads and memory), and the read an export
+    /// delivers is always the last one made, which is what [`Encoder::commit`] then takes as
+    /// the delta baseline. (Were a left-over encode allowed to read between an export's
+    /// encode and its commit, the commit would take a newer read than the one delivered, and
+    /// the delta between them would never be sent.)
     async fn export(&mut self, transport: &Transport, limit: Duration) -> ExportResult {
         let deadline = Instant::now() + limit;
-        let result = match tokio::time::timeout_at(deadline, self.encode()).await {
-            Err(_) => ExportResult::Failure {
-                reason: "timeout".to_owned(),
-                message: format!("encoding did not finish within {limit:?}"),
+        if let Some(previous) = self.abandoned.as_mut() {
+            // Its payload is stale: only its end matters.
+            if tokio::time::timeout_at(deadline, previous).await.is_err() {
+                let result = ExportResult::Failure {
+                    reason: "timeout".to_owned(),
+                    message: format!(
+                        "an earlier export's encoding was still running after {limit:?}: \
+                         the registry takes longer to encode than the export timeout allows"
+                    ),
+                };
+                self.telemetry.record(&result);
+                return result;
+            }
+            self.abandoned = None;
+        }
+        let mut encoding = self.encode();
+        let result = match tokio::time::timeout_at(deadline, &mut encoding).await {
+            Err(_) => {
+                self.abandoned = Some(encoding);
+                ExportResult::Failure {
+                    reason: "timeout".to_owned(),
+                    message: format!("encoding did not finish within {limit:?}"),
+                }
+            }
+            Ok(Err(e)) => ExportResult::Failure {
+                reason: "encode".to_owned(),
+                message: format!("the encoding task failed: {e}"),
             },
-            Ok(Err(message)) => ExportResult::Failure {
+            Ok(Ok(Err(message))) => ExportResult::Failure {
                 reason: "encode".to_owned(),
                 message,
             },
-            Ok(Ok(payload)) => self.deliver(transport, &payload, deadline).await,
+            Ok(Ok(Ok(payload))) => self.deliver(transport, &payload, deadline).await,
         };
         if result.delivered() {
             self.encoder
@@ -597,7 +638,7 @@ impl Worker {
 
     /// Reads and encodes on tokio's blocking pool: a large registry takes milliseconds to
     /// read, which a runtime worker should not spend.
-    async fn encode(&self) -> Result<Payload, String> {
+    fn encode(&self) -> JoinHandle<Result<Payload, String>> {
         let registry = self.registry.clone();
         let encoder = self.encoder.clone();
         let protocol = self.settings.protocol;
@@ -619,8 +660,6 @@ impl Worker {
                 }
             }
         })
-        .await
-        .map_err(|e| format!("the encoding task failed: {e}"))?
     }
 
     async fn deliver(
