@@ -10,9 +10,14 @@
 //! | `prism_otel_rejected_points` | counter | | data points the collector reported rejected (`rejected_data_points`) |
 //! | `prism_otel_last_error_timestamp_seconds` | gauge (f64) | `reason` | when each kind of error last happened, seconds since the Unix epoch |
 //!
-//! `reason` is one of a closed set: `unreachable`, `timeout`, `http_<status>`,
-//! `grpc_<code>`, `retry_after_too_long`, `partial_success`, `bad_response`. The family's
-//! cardinality limit is 64, so an unexpected flood of status codes stays bounded.
+//! `reason` is one of a closed set: `unreachable` (no connection), `timeout` (an attempt,
+//! the export or its encoding ran out of time), `http_<status>`, `grpc_<code>`,
+//! `partial_success` (the collector rejected some points), `encode` (the registry could not
+//! be encoded or compressed), `transport` (no transport could be built from the settings) and
+//! `bad_request` (a payload that does not match its transport: a bug, never seen). A
+//! `Retry-After` past the export timeout ends the export with the reason of the answer that
+//! carried it. The family's cardinality limit is 64, so an unexpected flood of status codes
+//! stays bounded.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
