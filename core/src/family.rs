@@ -267,8 +267,9 @@ impl<M: Metric> Family<M> {
         // stale) is at least as new as this count says.
         let stores = shard.stores.load(Ordering::Acquire);
         let local = inner.local.get_or(|| inner.new_local());
-        // A lookup from inside `f` (of this family, on this thread) finds the copy
-        // borrowed: it goes the shared way, as does one that finds the copy stale.
+        // A lookup from inside `f` (of this family, on this thread) shares this borrow; one
+        // that must replace the copy cannot while `f` runs, and goes the shared way without
+        // replacing it, as a stale copy's lookup does when the copy is borrowed.
         if let Ok(local) = local.try_borrow() {
             if let (copied, Some(table)) = &local.shards[index] {
                 if *copied == stores {
