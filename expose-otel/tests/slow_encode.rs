@@ -7,7 +7,8 @@
 //! an abandoned encode, a 2 ms interval over a 40 ms encode grew the blocking pool to 516
 //! threads, and exports with sub-millisecond timeouts lost 265 of 72,962 delta increments.
 //! Counts are asserted, never durations: how many exports time out depends on the machine,
-//! what they may cost and lose does not.
+//! what they may cost and lose does not. (Delta delivery is at least once, so the delta test
+//! asserts nothing lost, not nothing repeated; see the assertion's comment.)
 
 mod support;
 
@@ -138,9 +139,19 @@ async fn delta_exports_lose_nothing_when_encodes_time_out() {
             ref other => panic!("jobs sent as {other:?}"),
         })
         .sum();
-    assert_eq!(
-        delivered as u64,
-        jobs.get(),
-        "the deltas delivered add up to every increment"
+    // At least every increment: none lost to an abandoned read. Possibly more: a short
+    // flush whose encode did fit may have sent its request and given up before the answer;
+    // its delta, delivered but not committed, is sent again by the next export (at least
+    // once, as the README says). The old code lost increments here (fewer than counted).
+    let counted = jobs.get();
+    assert!(
+        delivered as u64 >= counted,
+        "the deltas delivered ({delivered}) miss increments ({counted} counted)"
     );
+    if delivered as u64 > counted {
+        println!(
+            "{} increments delivered twice by exports that timed out after sending",
+            delivered as u64 - counted
+        );
+    }
 }
