@@ -82,7 +82,8 @@ pub(crate) struct Series<M> {
 /// `std::sync::Arc`, and the family never needs a weak reference.
 type Table<M> = HashTable<SeriesArc<M>>;
 
-/// The live series in read order, and the family version it was built from.
+/// The live series in read order, and the sum of the shards' store counts it was built
+/// from.
 struct ReadOrder<M> {
     version: u64,
     series: Arc<[SeriesArc<M>]>,
@@ -181,9 +182,8 @@ struct Inner<M: Metric> {
     refused: AtomicU64,
     /// Serialises inserts and removals.
     write: Mutex<()>,
-    /// Bumped after every change to the tables, so the read order knows when to rebuild.
-    version: AtomicU64,
-    /// The series in read order, as of `version`: rebuilt by a read after a change, shared
+    /// The series in read order, as of a sum of the shards' store counts: rebuilt by a read
+    /// after a change (the sum moved), shared
     /// by reads until the next one. Readers hold its lock only to swap or clone the `Arc`.
     order: Mutex<ReadOrder<M>>,
     overflow: OnceLock<SeriesArc<M>>,
@@ -306,7 +306,6 @@ impl<M: Metric> Family<M> {
         }
         let (stores, table) = shard.store(table);
         inner.remember(inner.shard_index(hash), stores, &table);
-        inner.version.fetch_add(1, Ordering::Release);
         inner.len.fetch_sub(1, Ordering::Relaxed);
         true
     }
@@ -320,7 +319,6 @@ impl<M: Metric> Family<M> {
             let (stores, table) = shard.store(HashTable::new());
             inner.remember(index, stores, &table);
         }
-        inner.version.fetch_add(1, Ordering::Release);
         inner.len.store(0, Ordering::Relaxed);
     }
 
@@ -419,7 +417,6 @@ impl<M: Metric> Family<M> {
                 // This thread's copy becomes the new table rather than staying an old one
                 // (garbage until its next lookup in the shard).
                 inner.remember(index, stores, &table);
-                inner.version.fetch_add(1, Ordering::Release);
                 inner.len.fetch_add(1, Ordering::Relaxed);
                 series
             }
@@ -536,9 +533,12 @@ impl<M: Metric> Inner<M> {
     /// The live series in order of start time (ties by label values), rebuilt only if the
     /// tables changed since the last read: steady-state reads skip the collect and the sort.
     fn read_order(&self) -> Arc<[SeriesArc<M>]> {
-        // Acquire pairs with the writers' Release bump, made after their table store: a read
-        // that sees a version sees at least the tables of that version.
-        let version = self.version.load(Ordering::Acquire);
+        // Each count only grows, and each is bumped (Release) after its table's store: a read
+        // whose sum equals the cached one saw every count unchanged, and the tables it loads
+        // are at least as new as the counts it summed.
+        let version = self.shards.iter().fold(0u64, |sum, s| {
+            sum.wrapping_add(s.stores.load(Ordering::Acquire))
+        });
         let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
         if order.version != version {
             let tables: Vec<Arc<Table<M>>> =
@@ -669,7 +669,6 @@ impl<M: Metric> FamilyBuilder<M> {
                 len: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
                 write: Mutex::new(()),
-                version: AtomicU64::new(0),
                 order: Mutex::new(ReadOrder {
                     version: u64::MAX,
                     series: Arc::new([]),
