@@ -290,7 +290,13 @@ macro_rules! count_up_directly {
     )*};
 }
 
-count_up_directly!(ShardedCounter, PerCpuCounter, StripedCounter, NumaCounter);
+count_up_directly!(
+    Counter,
+    ShardedCounter,
+    PerCpuCounter,
+    StripedCounter,
+    NumaCounter
+);
 
 impl CountUp for SloppyCounter {
     // Through a local, dropped (and so flushed) at the end of the step: exact at once.
@@ -673,14 +679,7 @@ fn apply_step(
     match handle {
         Handle::Counter(slot) => {
             family_ops!(slot);
-            match step.op {
-                Op::Inc => slot.with(labels, |m| m.inc()),
-                Op::Add => {
-                    let n = u64_of(v)?;
-                    slot.with(labels, |m| m.add(n))
-                }
-                _ => bad(),
-            }
+            count_up(slot, step.op, labels, v)
         }
         Handle::FloatCounter(slot) => {
             family_ops!(slot);
