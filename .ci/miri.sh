@@ -9,7 +9,8 @@
 # build a simulated /sys tree in a temp dir.
 #
 # Called by .ci/test. Needs its own toolchain (nightly with miri and rust-src), installed
-# here; skipped with a loud message where that cannot be installed (an offline machine).
+# here. Where that cannot be installed (an offline machine) the run is skipped with a loud
+# message, except under CI=true, where a skipped Miri run fails: CI must not pass unchecked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,11 @@ NIGHTLY=nightly-2026-10-30
 
 if ! rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src >/dev/null 2>&1 \
   || ! cargo "+$NIGHTLY" miri --version >/dev/null 2>&1; then
-  echo "miri: SKIPPED: could not install nightly with miri (offline?); the Miri run did not happen" >&2
+  if [ "${CI:-}" = true ]; then
+    echo "miri: FAILED: could not install $NIGHTLY with miri and rust-src (CI=true: a skipped Miri run fails CI)" >&2
+    exit 1
+  fi
+  echo "miri: SKIPPED: could not install $NIGHTLY with miri (offline?); the Miri run did not happen" >&2
   exit 0
 fi
 

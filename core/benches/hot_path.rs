@@ -85,6 +85,32 @@ fn labels(i: usize) -> [String; 3] {
 
 const NAMES: [&str; 3] = ["method", "code", "path"];
 
+/// prometheus-client's idiomatic label set: a derived struct, the method an enum and the
+/// status a number, as its own documentation writes them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct PcLabels {
+    method: PcMethod,
+    code: u16,
+    path: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue)]
+enum PcMethod {
+    Get,
+    Post,
+    Put,
+}
+
+impl PcLabels {
+    fn of(i: usize) -> Self {
+        Self {
+            method: [PcMethod::Get, PcMethod::Post, PcMethod::Put][i % 3].clone(),
+            code: 200 + (i % 5) as u16,
+            path: format!("/api/v{i}"),
+        }
+    }
+}
+
 /// Every library's family, each holding the same `SERIES` series.
 struct Peers {
     values: Vec<[String; 3]>,
@@ -95,6 +121,11 @@ struct Peers {
         prometheus_client::metrics::counter::Counter,
     >,
     pclient_keys: Vec<Vec<(String, String)>>,
+    pclient_derived: prometheus_client::metrics::family::Family<
+        PcLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    pclient_derived_keys: Vec<PcLabels>,
     prom: prometheus::IntCounterVec,
     otel: opentelemetry::metrics::Counter<u64>,
     otel_attrs: Vec<Vec<KeyValue>>,
@@ -124,6 +155,8 @@ impl Peers {
                 .build()
                 .unwrap(),
             pclient: Default::default(),
+            pclient_derived: Default::default(),
+            pclient_derived_keys: (0..SERIES).map(PcLabels::of).collect(),
             pclient_keys: values
                 .iter()
                 .map(|v| {
@@ -166,6 +199,7 @@ impl Peers {
         for i in 0..SERIES {
             peers.update(Lib::PrismGet, i);
             peers.update(Lib::PrometheusClient, i);
+            peers.update(Lib::PrometheusClientDerived, i);
             peers.update(Lib::Prometheus, i);
             peers.update(Lib::Otel, i);
             peers.update(Lib::Metrics, i);
@@ -180,6 +214,11 @@ impl Peers {
             Lib::PrismWith => self.prism.with(&self.refs[i], Counter::inc),
             Lib::PrometheusClient => {
                 self.pclient.get_or_create(&self.pclient_keys[i]).inc();
+            }
+            Lib::PrometheusClientDerived => {
+                self.pclient_derived
+                    .get_or_create(&self.pclient_derived_keys[i])
+                    .inc();
             }
             Lib::Prometheus => self.prom.with_label_values(&self.refs[i]).inc(),
             Lib::Otel => self.otel.add(1, &self.otel_attrs[i]),
@@ -196,15 +235,23 @@ enum Lib {
     PrismGet,
     PrismWith,
     PrometheusClient,
+    PrometheusClientDerived,
     Prometheus,
     Otel,
     Metrics,
 }
 
-const LIBS: [(Lib, &str); 6] = [
+const LIBS: [(Lib, &str); 7] = [
     (Lib::PrismGet, "prism Family::get(..).inc()"),
     (Lib::PrismWith, "prism Family::with(.., inc)"),
-    (Lib::PrometheusClient, "prometheus-client get_or_create"),
+    (
+        Lib::PrometheusClient,
+        "prometheus-client get_or_create, Vec",
+    ),
+    (
+        Lib::PrometheusClientDerived,
+        "prometheus-client get_or_create, derived",
+    ),
     (Lib::Prometheus, "prometheus with_label_values"),
     (Lib::Otel, "opentelemetry_sdk Counter::add"),
     (Lib::Metrics, "metrics register_counter"),

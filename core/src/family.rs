@@ -117,16 +117,16 @@ impl<M> Shard<M> {
     }
 }
 
+/// A thread's copy of one shard's table, with the store count it was loaded at; `None` (and
+/// `u64::MAX`, which no count reaches) before the first.
+type TableCopy<M> = (u64, Option<Arc<Table<M>>>);
+
 /// The shard tables one thread looked up in, each with the shard's store count when it was
 /// loaded. While the count is unchanged the thread's copy is the current table, and a
 /// lookup uses it without touching any shared cache line but the count's (read-only) and
 /// the metric's. A copy may outlive its table's replacement until this thread next looks
 /// up in that shard (or the family is dropped): it keeps the series it held alive, never
 /// reachable from the registry.
-/// A thread's copy of one shard's table, with the store count it was loaded at; `None` (and
-/// `u64::MAX`, which no count reaches) before the first.
-type TableCopy<M> = (u64, Option<Arc<Table<M>>>);
-
 struct Local<M> {
     shards: Box<[TableCopy<M>]>,
 }

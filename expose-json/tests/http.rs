@@ -1,6 +1,5 @@
 //! The axum handler on a real socket: `GET /debug/vars` serves the document with Go's
 //! content type; other methods are refused as Go 1.22's mux refuses them.
-#![cfg(feature = "axum")]
 
 use prism_core::Registry;
 use prism_json::{Vars, CONTENT_TYPE_JSON};

@@ -225,7 +225,8 @@ proptest! {
         }
         let marker = requests_json.get(prism_json::OVERFLOW_KEY);
         if overflow > 0 {
-            prop_assert_eq!(marker, Some(&Value::from(overflow)));
+            let expected = Value::from(overflow);
+            prop_assert_eq!(marker, Some(&expected));
         } else {
             prop_assert_eq!(marker, None);
         }

@@ -1,5 +1,4 @@
 //! The axum `/metrics` route on a real socket: negotiation, gzip, HEAD, Content-Type.
-#![cfg(feature = "axum")]
 
 mod support;
 

@@ -1,6 +1,5 @@
 //! A real Prometheus server scrapes the axum `/metrics` route, and the values it stored are
 //! read back through its HTTP API (`/api/v1/query`).
-#![cfg(feature = "axum")]
 
 mod support;
 
