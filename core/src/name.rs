@@ -1,5 +1,5 @@
-//! Name rules of DESIGN.md: metric names, label names, help text, units, and the
-//! exposed names a family occupies in every format.
+//! Name rules (docs/architecture.md, "Names"): metric names, label names, help text, units,
+//! and the exposed names a family occupies in every format.
 
 use crate::error::Error;
 use crate::metric::Kind;
@@ -128,7 +128,8 @@ pub(crate) fn validate_unit(family: &str, unit: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every name a family of this kind prints in some format: the clash set of DESIGN.md.
+/// Every name a family of this kind prints in some format: the clash set
+/// (docs/architecture.md, "Names").
 pub(crate) fn exposed_names(name: &str, kind: Kind) -> Vec<String> {
     let with = |suffix: &str| format!("{name}{suffix}");
     match kind {

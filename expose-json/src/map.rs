@@ -20,7 +20,7 @@ pub const MAP_KEY_LABEL: &str = "key";
 /// in the registry it is published in, so `m.add("GET", 1)` shows up in Prometheus as
 /// `m{key="GET"} 1`. Entries of other kinds (strings, nested maps, closures) are JSON only.
 ///
-/// The family has a cardinality limit (default 2000, DESIGN.md's); keys past it stay in
+/// The family has a cardinality limit (default 2000, as every prism family); keys past it stay in
 /// the JSON, as in Go, but are left out of the other formats and counted in
 /// `prism_refused_label_sets{family="<name>"}`.
 ///

@@ -52,7 +52,7 @@ pub(crate) fn push_float(v: f64, out: &mut String) {
 }
 
 /// The canonical spelling of a non-finite value in both text formats: `NaN`, `+Inf`,
-/// `-Inf` (as client_golang and the Python client write them, and as DESIGN.md decides).
+/// `-Inf` (as client_golang and the Python client write them; docs/architecture.md, "Values").
 pub(crate) fn non_finite(v: f64) -> &'static str {
     if v.is_nan() {
         "NaN"
