@@ -131,7 +131,7 @@ fn decode_line(line: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let mut rest = line;
     let mut newline = true;
     while let Some(start) = rest.find('⟨') {
-        out.extend_from_slice(rest[..start].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..start]);
         let after = &rest[start + '⟨'.len_utf8()..];
         let end = after
             .find('⟩')
