@@ -131,7 +131,7 @@ pub(crate) fn descriptors() -> Vec<Descriptor> {
         d(
             UPDATES,
             "Increments recorded by prism's integer counters, removed series included, \
-             function-backed counters excluded; never decreases, wraps at 2^64.",
+             function-backed counters excluded; goes down only by wrapping at 2^64.",
             Kind::Counter,
             false,
         ),
