@@ -7,14 +7,24 @@ use prism_conformance::read::{Schema, Unknown};
 use prism_conformance::{assert_conformant, Format, Kind, Labels, Number, Point};
 use prism_core::{Counter, Family, Registry};
 
-fn number(format: Format, samples: &prism_conformance::Samples, family: &str, labels: Labels) -> Number {
+fn number(
+    format: Format,
+    samples: &prism_conformance::Samples,
+    family: &str,
+    labels: Labels,
+) -> Number {
     let f = samples
         .family(family)
         .unwrap_or_else(|| panic!("{format}: no family {family}"));
     if let Some(kind) = f.kind {
         assert_eq!(kind, Kind::Counter, "{format}: {family}");
     }
-    match &f.series.get(&labels).unwrap_or_else(|| panic!("{format}: no {family} {labels:?}")).point {
+    match &f
+        .series
+        .get(&labels)
+        .unwrap_or_else(|| panic!("{format}: no {family} {labels:?}"))
+        .point
+    {
         Point::Number(n) => *n,
         other => panic!("{format}: {family} reads {other:?}"),
     }

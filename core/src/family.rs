@@ -990,7 +990,9 @@ mod tests {
         }));
         assert_eq!(caught.is_err(), cfg!(debug_assertions));
         if let Err(payload) = caught {
-            let message = payload.downcast_ref::<String>().expect("a formatted message");
+            let message = payload
+                .downcast_ref::<String>()
+                .expect("a formatted message");
             assert!(
                 message.contains("1 label values") && message.contains(r#"["a", "b"]"#),
                 "{message}"
@@ -1076,7 +1078,10 @@ mod tests {
             .cardinality_limit(0)
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidCardinalityLimit { limit: 0, .. }));
+        assert!(matches!(
+            err,
+            Error::InvalidCardinalityLimit { limit: 0, .. }
+        ));
         assert!(err.to_string().contains("at least 1"));
     }
 

@@ -119,12 +119,12 @@ pub use per_cpu::PerCpuCounter;
 pub use per_thread::{PerThreadCounter, PerThreadWriter};
 pub use publish::{PublishTask, Publisher};
 pub use rate::{WindowedRate, WindowedRateBuilder, MAX_RATE_SLOTS};
-pub use ring::MAX_SLOT_DURATION;
 pub use read::{
     Descriptor, FamilySnapshot, LabelValuesIter, Metadata, Sample, SeriesSnapshot, Snapshot,
     Visitor,
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
+pub use ring::MAX_SLOT_DURATION;
 pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
 pub use sloppy::{LocalCounter, SloppyCounter};
 pub use striped::{StripedCounter, MAX_STRIPES};

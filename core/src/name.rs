@@ -61,8 +61,10 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
         return bad("names starting with `__` are reserved");
     }
     if name == "_" {
-        return bad("the formats would print `__total`, `__created`... from it, names starting \
-                    with the reserved `__`");
+        return bad(
+            "the formats would print `__total`, `__created`... from it, names starting \
+                    with the reserved `__`",
+        );
     }
     Ok(())
 }

@@ -92,7 +92,9 @@ impl Entry {
                 read.emit(&self.descriptor, self.created, visitor);
                 0
             }
-            None => self.collector.collect(&self.descriptor, self.created, visitor),
+            None => self
+                .collector
+                .collect(&self.descriptor, self.created, visitor),
         };
         visitor.end_family(&self.descriptor);
         counted

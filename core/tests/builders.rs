@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use prism_core::{
-    Counter, Family, Histogram, HistogramError, ManualClock, NumaCounter, NumaTopology, PerCpuCounter,
-    ShardedCounter, SloppyCounter, StripedCounter, WindowedHistogram, WindowedRate,
+    Counter, Family, Histogram, HistogramError, ManualClock, NumaCounter, NumaTopology,
+    PerCpuCounter, ShardedCounter, SloppyCounter, StripedCounter, WindowedHistogram, WindowedRate,
     MAX_CARDINALITY_LIMIT, MAX_HISTOGRAM_SHARDS, MAX_RATE_SLOTS, MAX_SHARDS, MAX_SLOT_DURATION,
     MAX_STRIPES, MAX_WINDOW_SLOTS,
 };
@@ -27,8 +27,8 @@ fn size() -> impl Strategy<Value = usize> {
     ];
     prop_oneof![
         0usize..8,
-        proptest::sample::select(edges.to_vec()).prop_flat_map(|m| (m.saturating_sub(1))
-            ..=m.saturating_add(1)),
+        proptest::sample::select(edges.to_vec())
+            .prop_flat_map(|m| (m.saturating_sub(1))..=m.saturating_add(1)),
         any::<usize>(),
     ]
 }
@@ -37,7 +37,8 @@ fn size() -> impl Strategy<Value = usize> {
 fn duration() -> impl Strategy<Value = Duration> {
     prop_oneof![
         (0u64..3).prop_map(Duration::from_nanos),
-        (0u64..=2).prop_map(|d| MAX_SLOT_DURATION + Duration::from_nanos(d) - Duration::from_nanos(1)),
+        (0u64..=2)
+            .prop_map(|d| MAX_SLOT_DURATION + Duration::from_nanos(d) - Duration::from_nanos(1)),
         any::<u64>().prop_map(Duration::from_nanos),
         (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
         Just(Duration::MAX),
@@ -174,19 +175,41 @@ proptest! {
 /// release alike.
 #[test]
 fn a_rate_of_usize_max_slots_is_an_error_not_a_panic() {
-    let err = WindowedRate::builder().slots(usize::MAX).build().unwrap_err();
+    let err = WindowedRate::builder()
+        .slots(usize::MAX)
+        .build()
+        .unwrap_err();
     assert!(matches!(
         err,
-        HistogramError::WindowSlots { slots: usize::MAX, max: MAX_RATE_SLOTS, .. }
+        HistogramError::WindowSlots {
+            slots: usize::MAX,
+            max: MAX_RATE_SLOTS,
+            ..
+        }
     ));
     assert!(err.to_string().contains("86400"), "{err}");
-    let err = WindowedHistogram::builder().slots(usize::MAX).build().unwrap_err();
-    assert!(matches!(err, HistogramError::WindowSlots { max: MAX_WINDOW_SLOTS, .. }));
+    let err = WindowedHistogram::builder()
+        .slots(usize::MAX)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        HistogramError::WindowSlots {
+            max: MAX_WINDOW_SLOTS,
+            ..
+        }
+    ));
     let err = WindowedRate::builder()
         .slots(2)
         .slot_duration(Duration::MAX)
         .build()
         .unwrap_err();
-    assert!(matches!(err, HistogramError::SlotDuration { slot: Duration::MAX, .. }));
+    assert!(matches!(
+        err,
+        HistogramError::SlotDuration {
+            slot: Duration::MAX,
+            ..
+        }
+    ));
     assert!(err.to_string().contains("more slots"), "{err}");
 }

@@ -92,7 +92,11 @@ fn function_backed_counters_are_not_counted_and_cannot_pull_it_down() {
         .unwrap();
     fns.get(&["p"]);
     r.register("jobs", "h", Counter::new()).unwrap().add(5);
-    assert_eq!(updates(&r), 5, "closures' values are not increments prism recorded");
+    assert_eq!(
+        updates(&r),
+        5,
+        "closures' values are not increments prism recorded"
+    );
     level.store(3, Ordering::Relaxed); // the closure goes down
     assert_eq!(updates(&r), 5);
 }
@@ -200,7 +204,11 @@ fn a_visit_reads_each_series_once() {
     }
     r.visit(&mut Nothing);
     for (i, c) in calls.iter().enumerate() {
-        assert_eq!(c.0.load(Ordering::Relaxed), 1, "closure {i} read once per visit");
+        assert_eq!(
+            c.0.load(Ordering::Relaxed),
+            1,
+            "closure {i} read once per visit"
+        );
     }
     r.visit(&mut Nothing);
     for c in &calls {
@@ -215,7 +223,9 @@ fn counters_after_prism_updates_in_name_order_are_summed_and_kept_in_order() {
     let r = Registry::new();
     r.register("alpha", "h", Counter::new()).unwrap().add(3);
     r.register("zeta", "h", Counter::new()).unwrap().add(7);
-    let f = r.register("zulu", "h", Family::<Counter>::new(["k"])).unwrap();
+    let f = r
+        .register("zulu", "h", Family::<Counter>::new(["k"]))
+        .unwrap();
     f.get(&["a"]).add(11);
     f.get(&["b"]).add(13);
     r.register("yankee", "h", Gauge::new()).unwrap().set(99);
@@ -228,7 +238,10 @@ fn counters_after_prism_updates_in_name_order_are_summed_and_kept_in_order() {
         snap.family("prism_updates").unwrap().series[0].value,
         Value::Counter(34)
     );
-    assert_eq!(snap.family("zeta").unwrap().series[0].value, Value::Counter(7));
+    assert_eq!(
+        snap.family("zeta").unwrap().series[0].value,
+        Value::Counter(7)
+    );
     let zulu = snap.family("zulu").unwrap();
     let values: Vec<(Vec<String>, Value)> = zulu
         .series
@@ -292,5 +305,7 @@ fn wrong_arity_is_its_own_telemetry_family() {
         Some(Value::Counter(0))
     );
     assert_eq!(updates(&r), 2, "the updates reached the overflow series");
-    assert!(r.register("prism_label_arity_errors", "h", Gauge::new()).is_err());
+    assert!(r
+        .register("prism_label_arity_errors", "h", Gauge::new())
+        .is_err());
 }

@@ -412,8 +412,8 @@ fn self_telemetry_renders_as_ordinary_families() {
     let hits = r.register("hits", "Hits by key.", family).unwrap();
     hits.get(&["a"]).add(2);
     hits.get(&["b"]).inc(); // refused: to the overflow series
-    // The wrong number of label values: counted apart, routed to the overflow series, and
-    // a panic in a debug build after both.
+                            // The wrong number of label values: counted apart, routed to the overflow series, and
+                            // a panic in a debug build after both.
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         hits.with(&["a", "extra"], |c| c.inc());
     }));
