@@ -414,9 +414,9 @@ impl Registry {
     /// series read once.
     ///
     /// `prism_updates` sums the counters of every family, those named after it too, so that
-    /// when its turn comes the counting families still ahead (`prism_v...` to `z...`) are
-    /// read then, their values kept (one [`Value`] per series) and handed to the visitor at
-    /// their own turn. Every other family is read at its turn, straight into the visitor.
+    /// when its turn comes the counting families still ahead (those whose names sort after
+    /// it) are read then, their values kept (one [`Value`] per series) and handed to the
+    /// visitor at their own turn. Every other family is read at its turn, straight into the visitor.
     pub fn visit<V: Visitor>(&self, visitor: &mut V) {
         let (entries, unregistered) = {
             let state = self.read();
