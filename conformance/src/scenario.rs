@@ -231,6 +231,15 @@ impl<M: Metric> Slot<M> {
     fn with(&self, labels: Option<&[String]>, f: impl FnOnce(&M)) -> Result<(), String> {
         match (self, labels) {
             (Slot::Single(m), None) => f(m),
+            (Slot::Family(family), Some(values)) if values.len() != family.label_names().len() => {
+                // The wrong number of values, on purpose: `with` counts it in
+                // `prism_label_arity_errors` and routes the update as a refused label set's,
+                // then a debug build panics. Caught, so that a scenario leaves the registry a
+                // release build would, in either build.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    family.with(values, f)
+                }));
+            }
             (Slot::Family(family), Some(values)) => family.with(values, f),
             (Slot::Single(_), Some(_)) => return Err("labels given for a metric without".into()),
             (Slot::Family(_), None) => return Err("a family's step needs `labels`".into()),

@@ -11,7 +11,7 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     /// A metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`, starts with the reserved
-    /// `__`, or breaks a suffix rule.
+    /// `__`, is `_` alone, or breaks a suffix rule.
     InvalidName {
         /// The name as given.
         name: String,
@@ -65,10 +65,14 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
-    /// A cardinality limit of 0, which would refuse every series.
+    /// A cardinality limit of 0, which would refuse every series, or one above
+    /// [`MAX_CARDINALITY_LIMIT`](crate::MAX_CARDINALITY_LIMIT).
+    #[non_exhaustive]
     InvalidCardinalityLimit {
         /// The family it was given for (empty before registration).
         family: String,
+        /// The limit given.
+        limit: usize,
     },
     /// A label lookup with the wrong number of values.
     LabelCount {
@@ -90,7 +94,7 @@ impl Error {
             Error::InvalidLabelName { family, .. }
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
-            | Error::InvalidCardinalityLimit { family } => Some(family),
+            | Error::InvalidCardinalityLimit { family, .. } => Some(family),
             Error::LabelCount { .. } => None,
         }
     }
@@ -144,11 +148,18 @@ impl fmt::Display for Error {
                 "{name:?} is already registered differently ({reason}); use another name, or \
                  register it the same way everywhere"
             ),
-            Error::InvalidCardinalityLimit { family } => write!(
+            Error::InvalidCardinalityLimit { family, limit: 0 } => write!(
                 f,
                 "cardinality limit 0 for {family:?} would refuse every series; give a limit of at \
                  least 1 (the default is {})",
                 crate::family::DEFAULT_CARDINALITY_LIMIT
+            ),
+            Error::InvalidCardinalityLimit { family, limit } => write!(
+                f,
+                "cardinality limit {limit} for {family:?} is above the most a family holds ({}); \
+                 split the family by a label with few values, or drop the label whose values \
+                 explode",
+                crate::family::MAX_CARDINALITY_LIMIT
             ),
             Error::LabelCount { expected, got } => write!(
                 f,

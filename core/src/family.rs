@@ -22,7 +22,12 @@
 //!
 //! Past the limit a new label set is refused: the family counts it
 //! ([`refused`](Family::refused)) and routes the update to the overflow series (labelled
-//! `otel_metric_overflow="true"`) or drops it, as the family was built. The check before
+//! `otel_metric_overflow="true"`) or drops it, as the family was built. A label value the
+//! family cannot store (longer than [`MAX_LABEL_VALUE_BYTES`], or holding NUL, which the
+//! Prometheus text format has no escape for) is refused the same way. A lookup with the
+//! wrong number of values is a bug in the calling code, not a cardinality problem: it is
+//! counted apart ([`arity_errors`](Family::arity_errors)), and asserted against in debug
+//! builds. The check before
 //! the lock is a plain load of the live count, so an update to a refused label set costs
 //! about what a hot-series update costs; the check is repeated under the lock, so the live
 //! count never passes the limit.
@@ -45,6 +50,11 @@ use crate::time::now_unix_nanos;
 
 /// The default cardinality limit, OpenTelemetry's.
 pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+
+/// The largest cardinality limit a family accepts. A family at a million series holds about
+/// 100 MB of series, and each insert copies a shard's table of 15,625 pointers: past that,
+/// split the family (by a label whose values are few) or drop the label that explodes.
+pub const MAX_CARDINALITY_LIMIT: usize = 1_000_000;
 
 /// Series per shard the shard count aims at: small enough that copying a shard's table on
 /// insert stays cheap, large enough that a small family is one shard.
@@ -178,8 +188,17 @@ struct Inner<M: Metric> {
     local: ThreadLocal<CachePadded<RefCell<Local<M>>>>,
     /// Live series, the overflow series excluded. Written under `write` only.
     len: AtomicUsize,
-    /// Label sets refused by the limit (or given with the wrong number of values).
+    /// Label sets refused: past the limit, or with a value the family cannot store.
     refused: AtomicU64,
+    /// Lookups given the wrong number of label values.
+    arity_errors: AtomicU64,
+    /// Whether the series' values count towards `prism_updates` (see
+    /// [`telemetry::counts_updates`]).
+    counts_updates: bool,
+    /// What the series removed from the family had counted, when `counts_updates`: added
+    /// (Release) after the series left its table, so that a read which sees the addition
+    /// reads a table without the series (see [`Family::for_each_value`]).
+    retired: AtomicU64,
     /// Serialises inserts and removals.
     write: Mutex<()>,
     /// The series in read order, as of a sum of the shards' store counts: rebuilt by a read
@@ -233,16 +252,26 @@ impl<M: Metric> Family<M> {
 
     /// The handle of the series with these label values, created if it does not exist.
     ///
-    /// Past the cardinality limit, or with the wrong number of values, the lookup is
-    /// counted as refused and the handle is the overflow series' (or, under
-    /// [`Overflow::Drop`], one whose updates are dropped). It never fails and never panics.
+    /// Past the cardinality limit, or with a value the family cannot store (longer than
+    /// [`MAX_LABEL_VALUE_BYTES`], or holding NUL), the label set is counted as refused and
+    /// the handle is the overflow series' (or, under [`Overflow::Drop`], one whose updates
+    /// are dropped). It never fails.
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, when given the wrong number of label values, a bug in the calling
+    /// code. A release build counts the call in [`arity_errors`](Self::arity_errors)
+    /// (`prism_label_arity_errors` in self-telemetry) and hands out the refused label sets'
+    /// handle; a debug build does the same, then panics. [`try_get`](Self::try_get) returns
+    /// an error instead.
     #[inline]
     pub fn get<S: AsRef<str>>(&self, values: &[S]) -> M {
         self.with(values, M::clone)
     }
 
-    /// Like [`get`](Self::get), but a wrong number of label values is an error rather than
-    /// a refused lookup. Past the limit it still returns the overflow (or dropping) handle.
+    /// Like [`get`](Self::get), but a wrong number of label values is an error (not counted
+    /// in [`arity_errors`](Self::arity_errors), not a panic). Past the limit it still
+    /// returns the overflow (or dropping) handle.
     pub fn try_get<S: AsRef<str>>(&self, values: &[S]) -> Result<M, Error> {
         self.check_count(values)?;
         Ok(self.get(values))
@@ -252,11 +281,16 @@ impl<M: Metric> Family<M> {
     /// if needed, without cloning the handle. The cheapest way to look up and update.
     ///
     /// Refused lookups run `f` on the overflow (or dropping) metric, as [`get`](Self::get).
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, when given the wrong number of label values, after running `f` as
+    /// a release build does: see [`get`](Self::get).
     #[inline]
     pub fn with<S: AsRef<str>, R>(&self, values: &[S], f: impl FnOnce(&M) -> R) -> R {
         let inner = &*self.inner;
         if values.len() != inner.label_names.len() {
-            return self.refuse(f);
+            return self.wrong_arity(values.len(), f);
         }
         let mut buf = [0; PACKED];
         let key = Key::new(inner.seed, values, &mut buf);
@@ -284,8 +318,9 @@ impl<M: Metric> Family<M> {
         self.lookup_shared(index, stores, &key, f)
     }
 
-    /// Removes the series with these label values; says whether it existed. Handles to it
-    /// keep working but no longer reach the registry.
+    /// Removes the series with these label values; says whether it existed (never, with the
+    /// wrong number of values). Handles to it keep working but no longer reach the
+    /// registry. What the series counted stays in `prism_updates`.
     pub fn remove<S: AsRef<str>>(&self, values: &[S]) -> bool {
         let inner = &*self.inner;
         if values.len() != inner.label_names.len() {
@@ -301,25 +336,32 @@ impl<M: Metric> Family<M> {
             return false;
         }
         let mut table = (*current).clone();
-        if let Ok(entry) = table.find_entry(hash, |s| key.matches(&s.labels)) {
-            entry.remove();
-        }
+        let removed = match table.find_entry(hash, |s| key.matches(&s.labels)) {
+            Ok(entry) => Some(entry.remove().0),
+            Err(_) => None,
+        };
         let (stores, table) = shard.store(table);
         inner.remember(inner.shard_index(hash), stores, &table);
         inner.len.fetch_sub(1, Ordering::Relaxed);
+        inner.retire(removed.iter());
         true
     }
 
     /// Removes every series, the overflow series' count excepted (it is not a label set
-    /// anyone can name, and its total keeps the family's sum right).
+    /// anyone can name, and its total keeps the family's sum right). What the series
+    /// counted stays in `prism_updates`.
     pub fn clear(&self) {
         let inner = &*self.inner;
         let _write = inner.lock();
+        let mut removed = Vec::new();
         for (index, shard) in inner.shards.iter().enumerate() {
+            let old = shard.table.load_full();
             let (stores, table) = shard.store(HashTable::new());
             inner.remember(index, stores, &table);
+            removed.push(old);
         }
         inner.len.store(0, Ordering::Relaxed);
+        inner.retire(removed.iter().flat_map(|table| table.iter()));
     }
 
     /// The number of live series, the overflow series excluded.
@@ -333,9 +375,19 @@ impl<M: Metric> Family<M> {
     }
 
     /// Label sets refused so far: lookups of a new label set past the limit, and lookups
-    /// with the wrong number of values. Each refused lookup counts once.
+    /// with a value the family cannot store (longer than [`MAX_LABEL_VALUE_BYTES`], or
+    /// holding NUL). Each refused lookup counts once. Lookups with the wrong number of
+    /// values are not in it: see [`arity_errors`](Self::arity_errors).
     pub fn refused(&self) -> u64 {
         self.inner.refused.load(Ordering::Relaxed)
+    }
+
+    /// Calls of [`get`](Self::get) or [`with`](Self::with) given the wrong number of label
+    /// values (a debug build panics on each, after counting it). Their updates went where
+    /// refused label sets' go. [`try_get`](Self::try_get) and [`remove`](Self::remove)
+    /// report a wrong count to their caller instead, and are not counted.
+    pub fn arity_errors(&self) -> u64 {
+        self.inner.arity_errors.load(Ordering::Relaxed)
     }
 
     /// The cardinality limit.
@@ -389,10 +441,12 @@ impl<M: Metric> Family<M> {
     fn miss<S: AsRef<str>, R>(&self, key: &Key<'_, S>, f: impl FnOnce(&M) -> R) -> R {
         let inner = &*self.inner;
         let (hash, values) = (key.hash(), key.values());
-        let too_long = values
-            .iter()
-            .any(|v| v.as_ref().len() > MAX_LABEL_VALUE_BYTES);
-        if too_long || inner.len.load(Ordering::Relaxed) >= inner.limit {
+        // Checked on a miss only: a series that exists passed this check when it was made.
+        let unstorable = values.iter().any(|v| {
+            let v = v.as_ref();
+            v.len() > MAX_LABEL_VALUE_BYTES || v.contains('\0')
+        });
+        if unstorable || inner.len.load(Ordering::Relaxed) >= inner.limit {
             return self.refuse(f);
         }
         let series = {
@@ -426,8 +480,34 @@ impl<M: Metric> Family<M> {
 
     #[cold]
     fn refuse<R>(&self, f: impl FnOnce(&M) -> R) -> R {
+        self.inner.refused.fetch_add(1, Ordering::Relaxed);
+        self.route_refused(f)
+    }
+
+    /// A lookup with `given` values for a family of another number of label names: counted,
+    /// routed as a refused label set is (so a release build keeps the family's totals), and
+    /// in a debug build a panic after all that, so that a test which catches it sees the
+    /// state a release build leaves.
+    #[cold]
+    #[inline(never)]
+    fn wrong_arity<R>(&self, given: usize, f: impl FnOnce(&M) -> R) -> R {
         let inner = &*self.inner;
-        inner.refused.fetch_add(1, Ordering::Relaxed);
+        inner.arity_errors.fetch_add(1, Ordering::Relaxed);
+        let result = self.route_refused(f);
+        debug_assert_eq!(
+            given,
+            inner.label_names.len(),
+            "{given} label values given to the family with label names {:?}: pass one value \
+             per label name, in their order (counted in prism_label_arity_errors; \
+             `try_get` returns an error instead)",
+            inner.label_names
+        );
+        result
+    }
+
+    /// Runs `f` on the overflow series' metric, or the sink's under [`Overflow::Drop`].
+    fn route_refused<R>(&self, f: impl FnOnce(&M) -> R) -> R {
+        let inner = &*self.inner;
         match inner.overflow_policy {
             Overflow::Series => f(&inner.overflow_series().metric),
             Overflow::Drop => f(&inner.sink),
@@ -437,6 +517,7 @@ impl<M: Metric> Family<M> {
     /// Calls `f` on every series: live ones in order of start time (ties by label values),
     /// then the overflow series.
     /// Holds no lock while `f` runs; writers keep writing.
+    #[cfg(test)]
     pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
         let inner = &*self.inner;
         let order = inner.read_order();
@@ -454,18 +535,28 @@ impl<M: Metric> Family<M> {
         }
     }
 
-    /// Like [`for_each_series`](Self::for_each_series), with each series' value read. The
-    /// values of [`READ_CHUNK`] series are read in one tight loop before `f` sees the first
-    /// of them: the metrics live in allocations of their own, a read of a large family misses
-    /// the cache on most of them, and misses taken back to back overlap, where misses taken
-    /// one per call of a visitor that formats text in between wait one after the other.
-    pub(crate) fn for_each_value(&self, mut f: impl FnMut(SeriesRef<'_, M>, Value)) {
+    /// Like [`for_each_series`](Self::for_each_series), with each series' value read once.
+    /// The values of [`READ_CHUNK`] series are read in one tight loop before `f` sees the
+    /// first of them: the metrics live in allocations of their own, a read of a large family
+    /// misses the cache on most of them, and misses taken back to back overlap, where misses
+    /// taken one per call of a visitor that formats text in between wait one after the other.
+    ///
+    /// Returns what the family counts towards `prism_updates` as of this read (0 for a
+    /// family whose metric does not count): the removed series' sum, loaded before the list
+    /// of series, plus the values read. Loaded in that order, a removal racing the read is
+    /// never counted twice: if the load sees the series' retirement (Acquire, paired with
+    /// the Release in [`Inner::retire`]), it also sees the table store that came before it,
+    /// and the list read next no longer holds the series. It may be counted in neither,
+    /// which the registry's reported total absorbs.
+    pub(crate) fn for_each_value(&self, mut f: impl FnMut(SeriesRef<'_, M>, Value)) -> u64 {
         let inner = &*self.inner;
+        let mut updates = inner.retired.load(Ordering::Acquire);
         let order = inner.read_order();
         let mut values: Vec<Value> = Vec::with_capacity(READ_CHUNK.min(order.len()));
         for chunk in order.chunks(READ_CHUNK) {
             values.extend(chunk.iter().map(|series| series.metric.read()));
             for (series, value) in chunk.iter().zip(values.drain(..)) {
+                updates = updates.wrapping_add(inner.updates_in(&value));
                 f(
                     SeriesRef {
                         values: Some(series.labels.iter()),
@@ -476,14 +567,45 @@ impl<M: Metric> Family<M> {
             }
         }
         if let Some(series) = inner.overflow.get() {
+            let value = series.metric.read();
+            updates = updates.wrapping_add(inner.updates_in(&value));
             f(
                 SeriesRef {
                     values: None,
                     series,
                 },
-                series.metric.read(),
+                value,
             );
         }
+        updates
+    }
+
+    /// Reads every series' value now, to be handed out later by [`ReadAhead::for_each`]:
+    /// for a family whose `prism_updates` share is needed before its turn in name order.
+    /// Same order of loads, and same return, as [`for_each_value`](Self::for_each_value).
+    pub(crate) fn read_ahead_values(&self) -> ReadAhead<M> {
+        let inner = &*self.inner;
+        let mut updates = inner.retired.load(Ordering::Acquire);
+        let order = inner.read_order();
+        let values: Vec<Value> = order.iter().map(|series| series.metric.read()).collect();
+        let overflow = inner
+            .overflow
+            .get()
+            .map(|series| (series.clone(), series.metric.read()));
+        for value in values.iter().chain(overflow.iter().map(|(_, v)| v)) {
+            updates = updates.wrapping_add(inner.updates_in(value));
+        }
+        ReadAhead {
+            order,
+            values,
+            overflow,
+            updates,
+        }
+    }
+
+    /// Whether the family's series count towards `prism_updates`.
+    pub(crate) fn counts_updates(&self) -> bool {
+        self.inner.counts_updates
     }
 
     /// Live series plus the overflow series if it exists: what the family exposes.
@@ -499,6 +621,43 @@ fn random_seed() -> u64 {
     RandomState::new().hash_one(CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
+/// The values of a family read ahead of their turn: see [`Family::read_ahead`].
+pub(crate) struct ReadAhead<M> {
+    order: Arc<[SeriesArc<M>]>,
+    values: Vec<Value>,
+    overflow: Option<(SeriesArc<M>, Value)>,
+    updates: u64,
+}
+
+impl<M> ReadAhead<M> {
+    /// What the family counts towards `prism_updates`, as of the read.
+    pub(crate) fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// Hands each series and the value read for it to `f`, in read order.
+    pub(crate) fn for_each(self, mut f: impl FnMut(SeriesRef<'_, M>, Value)) {
+        for (series, value) in self.order.iter().zip(self.values) {
+            f(
+                SeriesRef {
+                    values: Some(series.labels.iter()),
+                    series,
+                },
+                value,
+            );
+        }
+        if let Some((series, value)) = &self.overflow {
+            f(
+                SeriesRef {
+                    values: None,
+                    series,
+                },
+                value.clone(),
+            );
+        }
+    }
+}
+
 /// One series as the read path sees it; `values` is `None` for the overflow series.
 pub(crate) struct SeriesRef<'a, M> {
     pub(crate) values: Option<Values<'a>>,
@@ -506,6 +665,27 @@ pub(crate) struct SeriesRef<'a, M> {
 }
 
 impl<M: Metric> Inner<M> {
+    /// What `value`, read from one of this family's series, adds to `prism_updates`.
+    #[inline]
+    fn updates_in(&self, value: &Value) -> u64 {
+        match value {
+            Value::Counter(v) if self.counts_updates => *v,
+            _ => 0,
+        }
+    }
+
+    /// Adds what `removed` series counted to the retired sum; the caller holds the write
+    /// lock and has stored the tables without them. Release: see `retired`.
+    fn retire<'a>(&self, removed: impl Iterator<Item = &'a SeriesArc<M>>) {
+        if !self.counts_updates {
+            return;
+        }
+        let sum = removed.fold(0u64, |sum, series| {
+            sum.wrapping_add(self.updates_in(&series.metric.read()))
+        });
+        self.retired.fetch_add(sum, Ordering::Release);
+    }
+
     #[inline]
     fn shard_index(&self, hash: u64) -> usize {
         // Bits 32.. pick the shard: hashbrown takes its bucket index from the low bits and
@@ -594,6 +774,7 @@ impl<M: Metric> fmt::Debug for Family<M> {
             .field("cardinality_limit", &self.inner.limit)
             .field("overflow", &self.inner.overflow_policy)
             .field("refused", &self.refused())
+            .field("arity_errors", &self.arity_errors())
             .finish()
     }
 }
@@ -617,7 +798,8 @@ impl<M> fmt::Debug for FamilyBuilder<M> {
 }
 
 impl<M: Metric> FamilyBuilder<M> {
-    /// The most live series the family holds (default 2000). 0 is refused by `build`.
+    /// The most live series the family holds (default 2000). `build` refuses 0 and anything
+    /// above [`MAX_CARDINALITY_LIMIT`].
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
         self.limit = limit;
         self
@@ -643,15 +825,16 @@ impl<M: Metric> FamilyBuilder<M> {
         self,
         make: impl Fn() -> M + Send + Sync + 'static,
     ) -> Result<Family<M>, Error> {
-        if self.limit == 0 {
+        if !(1..=MAX_CARDINALITY_LIMIT).contains(&self.limit) {
             return Err(Error::InvalidCardinalityLimit {
                 family: String::new(),
+                limit: self.limit,
             });
         }
         Ok(self.into_family(make))
     }
 
-    /// Builds with a limit already known to be at least 1.
+    /// Builds with a limit already known to be in `1..=MAX_CARDINALITY_LIMIT`.
     fn into_family(self, make: impl Fn() -> M + Send + Sync + 'static) -> Family<M> {
         let shards = self
             .limit
@@ -668,6 +851,9 @@ impl<M: Metric> FamilyBuilder<M> {
                 local: ThreadLocal::new(),
                 len: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
+                arity_errors: AtomicU64::new(0),
+                counts_updates: crate::telemetry::counts_updates::<M>(),
+                retired: AtomicU64::new(0),
                 write: Mutex::new(()),
                 order: Mutex::new(ReadOrder {
                     version: u64::MAX,
@@ -794,12 +980,32 @@ mod tests {
         assert_eq!(f.refused(), 2);
     }
 
+    /// A wrong number of values is counted apart from cardinality refusals, routed where
+    /// refused label sets go, and panics in a debug build only after all that.
     #[test]
-    fn wrong_arity_is_refused_by_get_and_an_error_from_try_get() {
+    fn wrong_arity_is_counted_apart_routed_and_asserted_in_debug() {
         let f = Family::<Gauge>::new(["a", "b"]);
-        f.get(&["only-one"]).inc();
-        assert_eq!(f.refused(), 1);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f.with(&["only-one"], Gauge::inc);
+        }));
+        assert_eq!(caught.is_err(), cfg!(debug_assertions));
+        if let Err(payload) = caught {
+            let message = payload
+                .downcast_ref::<String>()
+                .expect("a formatted message");
+            assert!(
+                message.contains("1 label values") && message.contains(r#"["a", "b"]"#),
+                "{message}"
+            );
+        }
+        assert_eq!(f.arity_errors(), 1);
+        assert_eq!(f.refused(), 0, "not a cardinality refusal");
         assert_eq!(f.len(), 0);
+        assert_eq!(
+            values_of(&f),
+            vec![(None, crate::Value::Gauge(1))],
+            "the update reached the overflow series in every build"
+        );
         assert_eq!(
             f.try_get(&["x"]).unwrap_err(),
             Error::LabelCount {
@@ -807,8 +1013,30 @@ mod tests {
                 got: 1
             }
         );
-        assert_eq!(f.refused(), 1, "try_get reports instead of counting");
         assert!(!f.remove(&["x"]));
+        assert_eq!(f.arity_errors(), 1, "try_get and remove report instead");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "3 label values given to the family with label names [\"k\"]")]
+    fn wrong_arity_panics_in_debug_builds() {
+        Family::<Counter>::new(["k"]).get(&["a", "b", "c"]).inc();
+    }
+
+    #[test]
+    fn label_values_holding_nul_are_refused_like_over_long_ones() {
+        let f = Family::<Counter>::new(["k"]);
+        f.get(&["nul\0byte"]).add(3);
+        f.get(&["\0"]).inc();
+        assert_eq!((f.len(), f.refused()), (0, 2));
+        assert_eq!(
+            values_of(&f),
+            vec![(None, crate::Value::Counter(4))],
+            "routed to the overflow series, not lost"
+        );
+        f.get(&["nul byte"]).inc();
+        assert_eq!((f.len(), f.refused()), (1, 2));
     }
 
     #[test]
@@ -850,8 +1078,28 @@ mod tests {
             .cardinality_limit(0)
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidCardinalityLimit { .. }));
+        assert!(matches!(
+            err,
+            Error::InvalidCardinalityLimit { limit: 0, .. }
+        ));
         assert!(err.to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn limits_past_the_maximum_are_refused() {
+        for limit in [MAX_CARDINALITY_LIMIT + 1, usize::MAX] {
+            let err = Family::<Counter>::builder(["k"])
+                .cardinality_limit(limit)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidCardinalityLimit { limit: l, .. } if l == limit));
+            assert!(err.to_string().contains("1000000"), "{err}");
+        }
+        let f = Family::<Counter>::builder(["k"])
+            .cardinality_limit(MAX_CARDINALITY_LIMIT)
+            .build()
+            .unwrap();
+        assert_eq!(f.cardinality_limit(), MAX_CARDINALITY_LIMIT);
     }
 
     #[test]

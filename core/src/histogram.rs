@@ -68,6 +68,23 @@ pub enum HistogramError {
     Shards(usize),
     /// A window of no slots, or slots of no duration.
     Window,
+    /// A window of more slots than its kind allows
+    /// ([`MAX_WINDOW_SLOTS`](crate::MAX_WINDOW_SLOTS) for a
+    /// [`WindowedHistogram`](crate::WindowedHistogram),
+    /// [`MAX_RATE_SLOTS`](crate::MAX_RATE_SLOTS) for a [`WindowedRate`](crate::WindowedRate)).
+    #[non_exhaustive]
+    WindowSlots {
+        /// The slot count given.
+        slots: usize,
+        /// The most the window allows.
+        max: usize,
+    },
+    /// A slot longer than [`MAX_SLOT_DURATION`](crate::MAX_SLOT_DURATION).
+    #[non_exhaustive]
+    SlotDuration {
+        /// The duration given.
+        slot: Duration,
+    },
 }
 
 impl fmt::Display for HistogramError {
@@ -92,6 +109,17 @@ impl fmt::Display for HistogramError {
             HistogramError::Window => {
                 write!(f, "a window needs at least one slot and a slot duration above 0")
             }
+            HistogramError::WindowSlots { slots, max } => write!(
+                f,
+                "a window of {slots} slots is more than the {max} it may have; use longer slots \
+                 for a longer window"
+            ),
+            HistogramError::SlotDuration { slot } => write!(
+                f,
+                "a slot of {slot:?} is longer than the {:?} a slot may last; use more slots \
+                 for a longer window",
+                crate::ring::MAX_SLOT_DURATION
+            ),
         }
     }
 }

@@ -98,7 +98,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use counter::{Counter, FloatCounter};
 pub use error::Error;
 pub use extremum::{Max, Min};
-pub use family::{Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT};
+pub use family::{
+    Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT, MAX_CARDINALITY_LIMIT,
+};
 pub use func::{CounterFn, CounterFnValue, GaugeFn, GaugeFnValue};
 pub use gauge::{FloatGauge, Gauge, InFlight};
 pub use hdr::{HdrLayout, LayoutError};
@@ -116,14 +118,15 @@ pub use numa::{NumaCounter, NumaTopology};
 pub use per_cpu::PerCpuCounter;
 pub use per_thread::{PerThreadCounter, PerThreadWriter};
 pub use publish::{PublishTask, Publisher};
-pub use rate::{WindowedRate, WindowedRateBuilder};
+pub use rate::{WindowedRate, WindowedRateBuilder, MAX_RATE_SLOTS};
 pub use read::{
     Descriptor, FamilySnapshot, LabelValuesIter, Metadata, Sample, SeriesSnapshot, Snapshot,
     Visitor,
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
+pub use ring::MAX_SLOT_DURATION;
 pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
 pub use sloppy::{LocalCounter, SloppyCounter};
 pub use striped::{StripedCounter, MAX_STRIPES};
 pub use up_down::UpDownCounter;
-pub use window::{WindowedHistogram, WindowedHistogramBuilder};
+pub use window::{WindowedHistogram, WindowedHistogramBuilder, MAX_WINDOW_SLOTS};

@@ -1,5 +1,22 @@
 //! Name rules (docs/architecture.md, "Names"): metric names, label names, help text, units,
 //! and the exposed names a family occupies in every format.
+//!
+//! # Metric names
+//!
+//! A metric name matches `[a-zA-Z_:][a-zA-Z0-9_:]*`, does not start with `__` (reserved by
+//! Prometheus), and is not `_` alone. The formats print a name with suffixes that all start
+//! with `_` (`_total`, `_created`, `_bucket`, `_count`, `_sum`, `_gcount`, `_gsum`): `_`
+//! would print `__total`, a reserved name, and every other name that passes prints only
+//! names that pass too, which the property tests check over every suffix.
+//!
+//! # NUL
+//!
+//! NUL is refused everywhere a string reaches a format: in help text at registration, and in
+//! label values at lookup, where a value holding NUL is refused like one past
+//! [`MAX_LABEL_VALUE_BYTES`](crate::MAX_LABEL_VALUE_BYTES) (counted in
+//! [`Family::refused`](crate::Family::refused), its update routed to the overflow series or
+//! dropped, as the family was built). The Prometheus text format has no escape for it and
+//! C parsers stop at it; names, label names and units cannot hold it by their patterns.
 
 use crate::error::Error;
 use crate::metric::Kind;
@@ -13,12 +30,14 @@ pub const OVERFLOW_ATTRIBUTE: &str = "otel.metric.overflow";
 /// one careless registration from dominating every render.
 pub const MAX_HELP_BYTES: usize = 64 * 1024;
 
-/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*` and the reserved `__` prefix.
+/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*`, the reserved `__` prefix, and
+/// `_` alone (whose suffixed forms, `__total`, would start with `__`).
 ///
 /// ```
 /// assert!(prism_core::validate_name("http_requests").is_ok());
 /// assert!(prism_core::validate_name("9lives").is_err());
 /// assert!(prism_core::validate_name("__internal").is_err());
+/// assert!(prism_core::validate_name("_").is_err());
 /// ```
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let bad = |reason| {
@@ -40,6 +59,12 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
     }
     if name.starts_with("__") {
         return bad("names starting with `__` are reserved");
+    }
+    if name == "_" {
+        return bad(
+            "the formats would print `__total`, `__created`... from it, names starting \
+                    with the reserved `__`",
+        );
     }
     Ok(())
 }
@@ -89,8 +114,8 @@ pub(crate) fn validate_label_names(family: &str, labels: &[String]) -> Result<()
     Ok(())
 }
 
-/// Checks help text: any UTF-8 (adapters escape it), but no NUL, which C parsers of the
-/// text format stop at, and at most [`MAX_HELP_BYTES`].
+/// Checks help text: any UTF-8 (adapters escape it), but no NUL (see the module docs), and
+/// at most [`MAX_HELP_BYTES`].
 pub(crate) fn validate_help(family: &str, help: &str) -> Result<(), Error> {
     let bad = |reason| {
         Err(Error::InvalidHelp {

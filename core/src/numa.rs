@@ -113,8 +113,8 @@ impl NumaTopology {
         Ok(topology)
     }
 
-    /// One node holding CPUs `0..cpus` (at least one): the topology of a machine without
-    /// NUMA.
+    /// One node holding CPUs `0..cpus`, `cpus` kept between 1 and 8192 (the most CPU ids
+    /// prism reads): the topology of a machine without NUMA.
     pub fn single_node(cpus: usize) -> Self {
         Self {
             nodes: vec![Node {

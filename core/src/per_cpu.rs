@@ -51,8 +51,8 @@ impl PerCpuCounter {
         Self::with_cpus(cpu::count())
     }
 
-    /// A counter at 0 with `cpus` cells (at least 1): for tests and for programs pinned to
-    /// the first few CPUs.
+    /// A counter at 0 with `cpus` cells, kept between 1 and 8192 (the most CPU ids prism
+    /// reads): for tests and for programs pinned to the first few CPUs.
     pub fn with_cpus(cpus: usize) -> Self {
         Self {
             cells: Arc::new(Cells::new(cpus.min(cpu::MAX_CPUS))),

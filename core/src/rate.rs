@@ -8,7 +8,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::histogram::HistogramError;
 use crate::metric::{Kind, Metric, Value};
 use crate::primitive::{AtomicU64, Ordering};
-use crate::ring::{Clear, Ring};
+use crate::ring::{check_window, Clear, Ring};
+
+/// The most complete slots a [`WindowedRate`] may have: a day of one-second slots, 1.4 MB,
+/// every one of them summed by each read.
+pub const MAX_RATE_SLOTS: usize = 86_400;
 
 struct SlotCount(AtomicU64);
 
@@ -66,13 +70,14 @@ impl fmt::Debug for WindowedRateBuilder {
 }
 
 impl WindowedRateBuilder {
-    /// Complete slots in the window (default 60).
+    /// Complete slots in the window (default 60, at most [`MAX_RATE_SLOTS`]).
     pub fn slots(mut self, slots: usize) -> Self {
         self.slots = slots;
         self
     }
 
-    /// One slot's duration (default 1 second).
+    /// One slot's duration (default 1 second, at most
+    /// [`MAX_SLOT_DURATION`](crate::MAX_SLOT_DURATION)).
     pub fn slot_duration(mut self, d: Duration) -> Self {
         self.slot = d;
         self
@@ -84,11 +89,10 @@ impl WindowedRateBuilder {
         self
     }
 
-    /// Builds the rate.
+    /// Builds the rate; refuses no slots, more than [`MAX_RATE_SLOTS`], and slots of no
+    /// duration or longer than [`MAX_SLOT_DURATION`](crate::MAX_SLOT_DURATION).
     pub fn build(self) -> Result<WindowedRate, HistogramError> {
-        if self.slots == 0 || self.slot.is_zero() {
-            return Err(HistogramError::Window);
-        }
+        check_window(self.slots, self.slot, MAX_RATE_SLOTS)?;
         // One more slot than the window: the running one.
         Ok(WindowedRate {
             ring: Arc::new(Ring::new(self.slots + 1, self.slot, self.clock, || {
@@ -163,7 +167,7 @@ impl WindowedRate {
 
     /// The window: complete slots times slot duration.
     pub fn window(&self) -> Duration {
-        self.ring.slot_duration() * self.window_slots() as u32
+        self.ring.span(self.window_slots())
     }
 
     fn window_slots(&self) -> usize {

@@ -4,10 +4,10 @@
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::Error;
-use crate::family::Family;
+use crate::family::{self, Family, SeriesRef};
 use crate::metric::{Kind, Metric, Value};
 use crate::name;
 use crate::read::{Descriptor, Metadata, Sample, SampleLabels, Snapshot, SnapshotBuilder, Visitor};
@@ -52,6 +52,15 @@ struct Inner {
     self_telemetry: bool,
     telemetry: Vec<Descriptor>,
     created: u64,
+    /// The last value `prism_updates` reported. A read's own total can come out below the
+    /// read before it: a series removed while the read runs may be counted neither among
+    /// the series read nor in its family's retired sum (see `Family::for_each_value`), and a
+    /// handle updated after its series' removal can make the read before it count more than
+    /// the removal kept. A scraper would take such a dip for a counter reset (a `rate()`
+    /// spike), so a read reports the larger of its total and this one, compared modulo 2^64
+    /// (see `report_updates`). A mutex, not an atomic: reads are rare, and the compare and
+    /// the store must be one step.
+    updates_reported: Mutex<u64>,
 }
 
 #[derive(Default)]
@@ -59,6 +68,10 @@ struct State {
     families: BTreeMap<String, Arc<Entry>>,
     /// Every name some format prints, and the family that prints it.
     exposed: HashMap<String, String>,
+    /// What unregistered metrics counted towards `prism_updates` when unregistered. Read
+    /// under the same lock as `families`, so that a read counts each metric in exactly one
+    /// of the two.
+    unregistered_updates: u64,
 }
 
 struct Entry {
@@ -68,30 +81,73 @@ struct Entry {
     created: u64,
 }
 
+impl Entry {
+    /// Hands the family to `visitor`, from the values read ahead if there are some; returns
+    /// what this read counted towards `prism_updates` (0 when read ahead: that was counted
+    /// then).
+    fn visit(&self, visitor: &mut dyn Visitor, ahead: Option<Box<dyn ReadAhead + '_>>) -> u64 {
+        visitor.family(&self.descriptor);
+        let counted = match ahead {
+            Some(read) => {
+                read.emit(&self.descriptor, self.created, visitor);
+                0
+            }
+            None => self
+                .collector
+                .collect(&self.descriptor, self.created, visitor),
+        };
+        visitor.end_family(&self.descriptor);
+        counted
+    }
+}
+
 mod sealed {
     use super::*;
 
     /// The dynamic side of a registered metric: how the registry reads it.
     pub trait Collect: Send + Sync {
-        fn collect(&self, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor);
+        /// Reads every series once and hands it to `visitor`; returns what the metric counts
+        /// towards `prism_updates` as of this read (0 if it does not count).
+        fn collect(&self, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor) -> u64;
+        /// For a metric that counts towards `prism_updates`: reads every series now, to be
+        /// emitted later without reading it again. `None` for the others, which never need
+        /// reading ahead.
+        fn read_ahead(&self) -> Option<Box<dyn ReadAhead + '_>>;
+        /// What the telemetry needs besides values: read from the family's own counts,
+        /// never from its series.
         fn stats(&self) -> FamilyStats;
         fn as_any(&self) -> &dyn Any;
+    }
+
+    /// Values read by [`Collect::read_ahead`].
+    pub trait ReadAhead {
+        /// What they count towards `prism_updates`.
+        fn updates(&self) -> u64;
+        /// Hands them to `visitor` as [`Collect::collect`] would have.
+        fn emit(self: Box<Self>, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor);
     }
 
     /// What a registered family tells the telemetry, read once per registry read.
     #[derive(Debug, Clone, Default)]
     pub struct FamilyStats {
         pub(crate) exposed_series: usize,
-        /// `Some` for labelled families: (limit, refused).
-        pub(crate) cardinality: Option<(usize, u64)>,
-        pub(crate) counter_sum: u64,
+        /// `Some` for labelled families.
+        pub(crate) labelled: Option<LabelledStats>,
+    }
+
+    /// The telemetry of a labelled family.
+    #[derive(Debug, Clone, Default)]
+    pub struct LabelledStats {
+        pub(crate) limit: usize,
+        pub(crate) refused: u64,
+        pub(crate) arity_errors: u64,
     }
 
     pub trait Sealed {}
     impl<M: Metric> Sealed for M {}
     impl<M: Metric> Sealed for Family<M> {}
 }
-use sealed::Collect;
+use sealed::{Collect, LabelledStats, ReadAhead};
 
 /// What a registry can hold: any [`Metric`] on its own, or a [`Family`] of one.
 ///
@@ -122,7 +178,10 @@ impl<M: Metric> Register for M {
         &[]
     }
     fn collector(&self) -> Box<dyn Collect> {
-        Box::new(Single(self.clone()))
+        Box::new(Single {
+            metric: self.clone(),
+            counts_updates: telemetry::counts_updates::<M>(),
+        })
     }
 }
 
@@ -142,69 +201,119 @@ impl<M: Metric> Register for Family<M> {
 }
 
 /// A metric registered on its own: one series without labels.
-struct Single<M>(M);
+struct Single<M> {
+    metric: M,
+    /// Whether its value counts towards `prism_updates` ([`telemetry::counts_updates`]).
+    counts_updates: bool,
+}
+
+impl<M: Metric> Single<M> {
+    fn updates_in(&self, value: &Value) -> u64 {
+        match value {
+            Value::Counter(v) if self.counts_updates => *v,
+            _ => 0,
+        }
+    }
+}
+
+/// Hands the one series of a [`Single`] to `visitor`.
+fn single_sample(desc: &Descriptor, value: Value, created: u64, visitor: &mut dyn Visitor) {
+    let sample = Sample {
+        labels: SampleLabels::None,
+        value,
+        created_unix_nanos: created,
+    };
+    visitor.sample(desc, &sample);
+}
+
+/// The value of a [`Single`] read ahead, and what it counts.
+struct SingleAhead(Value, u64);
+
+impl ReadAhead for SingleAhead {
+    fn updates(&self) -> u64 {
+        self.1
+    }
+
+    fn emit(self: Box<Self>, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor) {
+        single_sample(desc, self.0, created, visitor);
+    }
+}
 
 impl<M: Metric> Collect for Single<M> {
-    fn collect(&self, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor) {
-        let sample = Sample {
-            labels: SampleLabels::None,
-            value: self.0.read(),
-            created_unix_nanos: created,
-        };
-        visitor.sample(desc, &sample);
+    fn collect(&self, desc: &Descriptor, created: u64, visitor: &mut dyn Visitor) -> u64 {
+        let value = self.metric.read();
+        let updates = self.updates_in(&value);
+        single_sample(desc, value, created, visitor);
+        updates
+    }
+
+    fn read_ahead(&self) -> Option<Box<dyn ReadAhead + '_>> {
+        self.counts_updates.then(|| {
+            let value = self.metric.read();
+            let updates = self.updates_in(&value);
+            Box::new(SingleAhead(value, updates)) as Box<dyn ReadAhead>
+        })
     }
 
     fn stats(&self) -> FamilyStats {
-        // Only counters feed `prism_updates`; reading anything else here would be wasted work
-        // (a histogram read merges its shards).
-        let counter_sum = match M::KIND {
-            Kind::Counter => match self.0.read() {
-                Value::Counter(v) => v,
-                _ => 0,
-            },
-            _ => 0,
-        };
         FamilyStats {
             exposed_series: 1,
-            cardinality: None,
-            counter_sum,
+            labelled: None,
         }
     }
 
     fn as_any(&self) -> &dyn Any {
-        &self.0
+        &self.metric
+    }
+}
+
+/// Hands one family series to `visitor`.
+fn family_sample<M: Metric>(
+    desc: &Descriptor,
+    s: SeriesRef<'_, M>,
+    value: Value,
+    visitor: &mut dyn Visitor,
+) {
+    let labels = match s.values {
+        Some(values) => SampleLabels::Series(values),
+        None => SampleLabels::Overflow,
+    };
+    let sample = Sample {
+        labels,
+        value,
+        created_unix_nanos: s.series.created,
+    };
+    visitor.sample(desc, &sample);
+}
+
+impl<M: Metric> ReadAhead for family::ReadAhead<M> {
+    fn updates(&self) -> u64 {
+        family::ReadAhead::updates(self)
+    }
+
+    fn emit(self: Box<Self>, desc: &Descriptor, _created: u64, visitor: &mut dyn Visitor) {
+        self.for_each(|s, value| family_sample(desc, s, value, visitor));
     }
 }
 
 impl<M: Metric> Collect for Family<M> {
-    fn collect(&self, desc: &Descriptor, _created: u64, visitor: &mut dyn Visitor) {
-        self.for_each_value(|s, value| {
-            let labels = match s.values {
-                Some(values) => SampleLabels::Series(values),
-                None => SampleLabels::Overflow,
-            };
-            let sample = Sample {
-                labels,
-                value,
-                created_unix_nanos: s.series.created,
-            };
-            visitor.sample(desc, &sample);
-        });
+    fn collect(&self, desc: &Descriptor, _created: u64, visitor: &mut dyn Visitor) -> u64 {
+        self.for_each_value(|s, value| family_sample(desc, s, value, visitor))
+    }
+
+    fn read_ahead(&self) -> Option<Box<dyn ReadAhead + '_>> {
+        self.counts_updates()
+            .then(|| Box::new(self.read_ahead_values()) as Box<dyn ReadAhead>)
     }
 
     fn stats(&self) -> FamilyStats {
-        let mut counter_sum = 0u64;
-        if M::KIND == Kind::Counter {
-            self.for_each_series(|s| {
-                if let Value::Counter(v) = s.series.metric.read() {
-                    counter_sum = counter_sum.wrapping_add(v);
-                }
-            });
-        }
         FamilyStats {
             exposed_series: self.exposed_series(),
-            cardinality: Some((self.cardinality_limit(), self.refused())),
-            counter_sum,
+            labelled: Some(LabelledStats {
+                limit: self.cardinality_limit(),
+                refused: self.refused(),
+                arity_errors: self.arity_errors(),
+            }),
         }
     }
 
@@ -282,12 +391,19 @@ impl Registry {
     }
 
     /// Removes the family registered under `name`; says whether there was one. Handles keep
-    /// working but are no longer read.
+    /// working but are no longer read. What it counted stays in `prism_updates`.
     pub fn unregister(&self, name: &str) -> bool {
         let mut state = self.write();
         match state.families.remove(name) {
-            Some(_) => {
+            Some(entry) => {
                 state.exposed.retain(|_, owner| owner != name);
+                if self.inner.self_telemetry {
+                    // Only prism's own counters read ahead: no user code runs under the lock.
+                    if let Some(read) = entry.collector.read_ahead() {
+                        state.unregistered_updates =
+                            state.unregistered_updates.wrapping_add(read.updates());
+                    }
+                }
                 true
             }
             None => false,
@@ -296,25 +412,33 @@ impl Registry {
 
     /// Reads every family: registered ones and the self-telemetry, in name order, each
     /// series read once.
+    ///
+    /// `prism_updates` sums the counters of every family, those named after it too, so that
+    /// when its turn comes the counting families still ahead (those whose names sort after
+    /// it) are read then, their values kept (one [`Value`] per series) and handed to the
+    /// visitor at their own turn. Every other family is read at its turn, straight into the visitor.
     pub fn visit<V: Visitor>(&self, visitor: &mut V) {
-        let entries: Vec<Arc<Entry>> = self.read().families.values().cloned().collect();
-        let stats: Vec<(&str, FamilyStats)> = if self.inner.self_telemetry {
-            entries
-                .iter()
-                .map(|e| (e.descriptor.name.as_str(), e.collector.stats()))
-                .collect()
-        } else {
-            Vec::new()
+        let (entries, unregistered) = {
+            let state = self.read();
+            let entries: Vec<Arc<Entry>> = state.families.values().cloned().collect();
+            (entries, state.unregistered_updates)
         };
-        let telemetry: &[Descriptor] = if self.inner.self_telemetry {
-            &self.inner.telemetry
-        } else {
-            &[]
-        };
-
-        let (mut e, mut t) = (entries.iter().peekable(), telemetry.iter().peekable());
+        if !self.inner.self_telemetry {
+            for entry in &entries {
+                entry.visit(visitor, None);
+            }
+            return;
+        }
+        let stats: Vec<(&str, FamilyStats)> = entries
+            .iter()
+            .map(|e| (e.descriptor.name.as_str(), e.collector.stats()))
+            .collect();
+        let mut updates = unregistered;
+        let mut ahead: Vec<Option<Box<dyn ReadAhead + '_>>> =
+            entries.iter().map(|_| None).collect();
+        let (mut e, mut t) = (0, self.inner.telemetry.iter().peekable());
         loop {
-            let take_telemetry = match (e.peek(), t.peek()) {
+            let take_telemetry = match (entries.get(e), t.peek()) {
                 (Some(entry), Some(desc)) => desc.name < entry.descriptor.name,
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
@@ -322,18 +446,41 @@ impl Registry {
             };
             if take_telemetry {
                 let desc = t.next().expect("peeked");
+                let mut reported = 0;
+                if desc.name == telemetry::UPDATES {
+                    for (entry, slot) in entries[e..].iter().zip(&mut ahead[e..]) {
+                        if let Some(read) = entry.collector.read_ahead() {
+                            updates = updates.wrapping_add(read.updates());
+                            *slot = Some(read);
+                        }
+                    }
+                    reported = self.report_updates(updates);
+                }
                 visitor.family(desc);
-                telemetry::visit_family(desc, &stats, self.inner.created, visitor);
+                telemetry::visit_family(desc, &stats, reported, self.inner.created, visitor);
                 visitor.end_family(desc);
             } else {
-                let entry = e.next().expect("peeked");
-                visitor.family(&entry.descriptor);
-                entry
-                    .collector
-                    .collect(&entry.descriptor, entry.created, visitor);
-                visitor.end_family(&entry.descriptor);
+                let counted = entries[e].visit(visitor, ahead[e].take());
+                updates = updates.wrapping_add(counted);
+                e += 1;
             }
         }
+    }
+
+    /// The value `prism_updates` reports for a read whose own total is `total`: `total` if
+    /// it is ahead of the last value reported by less than 2^63 (modulo 2^64, so that a sum
+    /// past 2^64 wraps as a counter does), the last value otherwise (a read that raced a
+    /// removal; see `Inner::updates_reported`).
+    fn report_updates(&self, total: u64) -> u64 {
+        let mut last = self
+            .inner
+            .updates_reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if total.wrapping_sub(*last) < 1 << 63 {
+            *last = total;
+        }
+        *last
     }
 
     /// An owned copy of one read.
@@ -534,6 +681,7 @@ impl RegistryBuilder {
                 self_telemetry: self.self_telemetry,
                 telemetry,
                 created: now_unix_nanos(),
+                updates_reported: Mutex::new(0),
             }),
         }
     }

@@ -25,6 +25,34 @@ use loom::sync::Mutex;
 #[cfg(not(loom))]
 use std::sync::Mutex;
 
+/// The longest slot a window accepts: 366 days. With at most
+/// [`MAX_RATE_SLOTS`](crate::MAX_RATE_SLOTS) of them, a window's length stays far inside a
+/// [`Duration`], and a slot stays inside the 584 years of nanoseconds the clock counts in.
+pub const MAX_SLOT_DURATION: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// Checks a window's slot count against `max_slots` and its slot duration against
+/// [`MAX_SLOT_DURATION`], both at least one (slot, nanosecond).
+pub(crate) fn check_window(
+    slots: usize,
+    slot: Duration,
+    max_slots: usize,
+) -> Result<(), crate::HistogramError> {
+    use crate::HistogramError;
+    if slots == 0 || slot.is_zero() {
+        return Err(HistogramError::Window);
+    }
+    if slots > max_slots {
+        return Err(HistogramError::WindowSlots {
+            slots,
+            max: max_slots,
+        });
+    }
+    if slot > MAX_SLOT_DURATION {
+        return Err(HistogramError::SlotDuration { slot });
+    }
+    Ok(())
+}
+
 /// Data a slot holds: zeroed on rotation.
 pub(crate) trait Clear {
     fn clear(&self);
@@ -43,7 +71,8 @@ pub(crate) struct Ring<T> {
 }
 
 impl<T: Clear> Ring<T> {
-    /// A ring of `len` slots (at least 1) of `slot` each (at least 1 ns).
+    /// A ring of `len` slots (at least 1) of `slot` each (at least 1 ns), both checked by
+    /// [`check_window`] first.
     pub(crate) fn new(
         len: usize,
         slot: Duration,
@@ -112,9 +141,12 @@ impl<T: Clear> Ring<T> {
         self.slots.len()
     }
 
-    /// One slot's duration.
-    pub(crate) fn slot_duration(&self) -> Duration {
-        Duration::from_nanos(self.slot_nanos)
+    /// `slots` slot durations. [`check_window`] keeps both far below an overflow; the
+    /// saturation only keeps a mistake from being a panic.
+    pub(crate) fn span(&self, slots: usize) -> Duration {
+        let nanos = u128::from(self.slot_nanos) * slots as u128;
+        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+        Duration::new(secs, (nanos % 1_000_000_000) as u32)
     }
 }
 

@@ -10,7 +10,12 @@ use crate::counts::{Counts, Extremes};
 use crate::histogram::{summary_value, HistogramConfig, HistogramError, HistogramSnapshot};
 use crate::metric::{Kind, Metric, Value};
 use crate::primitive::{AtomicU64, Ordering};
-use crate::ring::{Clear, Ring};
+use crate::ring::{check_window, Clear, Ring};
+
+/// The most slots a [`WindowedHistogram`] may have. Each slot is a histogram of its own
+/// (216 KiB at most with the default layout, allocated as it fills), and each read merges
+/// them all.
+pub const MAX_WINDOW_SLOTS: usize = 1024;
 
 impl Clear for Counts {
     fn clear(&self) {
@@ -89,13 +94,14 @@ impl WindowedHistogramBuilder {
         self
     }
 
-    /// Slots in the ring (default 5).
+    /// Slots in the ring (default 5, at most [`MAX_WINDOW_SLOTS`]).
     pub fn slots(mut self, slots: usize) -> Self {
         self.slots = slots;
         self
     }
 
-    /// One slot's duration (default 1 minute).
+    /// One slot's duration (default 1 minute, at most
+    /// [`MAX_SLOT_DURATION`](crate::MAX_SLOT_DURATION)).
     pub fn slot_duration(mut self, d: Duration) -> Self {
         self.slot = d;
         self
@@ -107,11 +113,10 @@ impl WindowedHistogramBuilder {
         self
     }
 
-    /// Builds the window.
+    /// Builds the window; refuses no slots, more than [`MAX_WINDOW_SLOTS`], and slots of
+    /// no duration or longer than [`MAX_SLOT_DURATION`](crate::MAX_SLOT_DURATION).
     pub fn build(self) -> Result<WindowedHistogram, HistogramError> {
-        if self.slots == 0 || self.slot.is_zero() {
-            return Err(HistogramError::Window);
-        }
+        check_window(self.slots, self.slot, MAX_WINDOW_SLOTS)?;
         let config = self.config.unwrap_or_default();
         let layout = config.layout;
         Ok(WindowedHistogram {
@@ -204,7 +209,7 @@ impl WindowedHistogram {
 
     /// The window's length: slots times slot duration.
     pub fn window(&self) -> Duration {
-        self.inner.ring.slot_duration() * self.inner.ring.len() as u32
+        self.inner.ring.span(self.inner.ring.len())
     }
 }
 

@@ -6,7 +6,10 @@
 //! Run: `cargo bench -p prism-json --bench render`.
 //!
 //! The registry: 100 (or 1,000) counter families with two labels (`method` with 10 values,
-//! `code` with 10), so 100 series per family; the tree holds the same nested maps.
+//! `code` with 10), so 100 series per family; the tree holds the same nested maps. Each size
+//! has two rows: the registry built with `self_telemetry(false)`, and the default registry
+//! (self-telemetry on, whose `prism_*` entries the document holds too: four labelled ones
+//! with a series per family). The tree is the same in both rows, without telemetry.
 //!
 //! Set `PRISM_JSON_BENCH_VISIT=1` to also time `Registry::visit` with a visitor that does
 //! nothing, the floor every adapter stands on.
@@ -19,8 +22,8 @@ use std::time::{Duration, Instant};
 use prism_core::{Counter, Family, Registry};
 use serde_json::{Map, Value};
 
-fn build(families: usize) -> (Registry, Value) {
-    let registry = Registry::builder().self_telemetry(false).build();
+fn build(families: usize, self_telemetry: bool) -> (Registry, Value) {
+    let registry = Registry::builder().self_telemetry(self_telemetry).build();
     let mut tree = Map::new();
     for f in 0..families {
         let name = format!("family_{f:04}_requests");
@@ -63,16 +66,24 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    println!("| series | prism-json ns/series | serde_json::to_writer ns/series | ratio |");
-    println!("|---|---|---|---|");
-    for (families, runs) in [(100, 51), (1000, 11)] {
+    println!(
+        "| series | self-telemetry | prism-json ns/series | serde_json::to_writer ns/series | ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    let rows = [(100, 51), (1000, 11)]
+        .into_iter()
+        .flat_map(|size| [(size, false), (size, true)]);
+    for ((families, runs), self_telemetry) in rows {
         let series = families * 100;
-        let (registry, tree) = build(families);
+        let (registry, tree) = build(families, self_telemetry);
         let mut ours = Vec::with_capacity(1 << 20);
         let mut theirs = Vec::with_capacity(1 << 20);
         // Same document shape: check the bytes agree in content before timing.
         prism_json::render(&registry, &mut ours);
-        let parsed: Value = serde_json::from_slice(&ours).unwrap();
+        let mut parsed: Value = serde_json::from_slice(&ours).unwrap();
+        if let Value::Object(entries) = &mut parsed {
+            entries.retain(|name, _| !name.starts_with("prism_"));
+        }
         assert_eq!(parsed, tree, "the two sides must describe the same data");
 
         let t_ours = median(runs, || {
@@ -101,7 +112,12 @@ fn main() {
             println!("visit alone: {:.1} ns/series", per(t_visit));
         }
         println!(
-            "| {series} | {:.1} | {:.1} | {:.2} |",
+            "| {series} | {} | {:.1} | {:.1} | {:.2} |",
+            if self_telemetry {
+                "on (default)"
+            } else {
+                "off"
+            },
             per(t_ours),
             per(t_theirs),
             t_ours.as_secs_f64() / t_theirs.as_secs_f64()

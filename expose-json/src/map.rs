@@ -20,9 +20,9 @@ pub const MAP_KEY_LABEL: &str = "key";
 /// in the registry it is published in, so `m.add("GET", 1)` shows up in Prometheus as
 /// `m{key="GET"} 1`. Entries of other kinds (strings, nested maps, closures) are JSON only.
 ///
-/// The family has a cardinality limit (default 2000, as every prism family); keys past it stay in
-/// the JSON, as in Go, but are left out of the other formats and counted in
-/// `prism_refused_label_sets{family="<name>"}`.
+/// The family has a cardinality limit (default 2000, as every prism family); keys past it,
+/// and keys holding NUL (which a label value cannot), stay in the JSON, as in Go, but are left
+/// out of the other formats and counted in `prism_refused_label_sets{family="<name>"}`.
 ///
 /// ```
 /// use prism_json::{Map, StringVar, Var};
@@ -92,13 +92,14 @@ impl Map {
     pub fn new() -> Self {
         match Self::build(prism_core::DEFAULT_CARDINALITY_LIMIT) {
             Ok(map) => map,
-            // `build` refuses only a limit of 0.
-            Err(_) => unreachable!("the default cardinality limit is not 0"),
+            // `build` refuses only a limit of 0 or above `MAX_CARDINALITY_LIMIT`.
+            Err(_) => unreachable!("the default cardinality limit is valid"),
         }
     }
 
     /// An empty map whose family holds at most `limit` keys in the other formats.
-    /// A limit of 0 is refused.
+    /// A limit of 0, or above [`MAX_CARDINALITY_LIMIT`](prism_core::MAX_CARDINALITY_LIMIT),
+    /// is refused.
     pub fn with_cardinality_limit(limit: usize) -> Result<Self, prism_core::Error> {
         Self::build(limit)
     }

@@ -12,6 +12,8 @@
 /// 2. If the result is empty or starts with a digit, `_` is put in front.
 /// 3. If the result starts with `__` (reserved for Prometheus' own labels and names), the
 ///    leading underscores are cut down to one.
+/// 4. If the result is `_` alone (the key held no letter, digit or `:`), it becomes
+///    `_unnamed`: the text formats would print `__total` from `_`, a reserved name.
 ///
 /// Two keys that give the same name cannot both be published: the second `publish` returns
 /// [`Error::NameCollision`](crate::Error::NameCollision), naming the first key.
@@ -21,7 +23,7 @@
 /// assert_eq!(metric_name("requests"), "requests");
 /// assert_eq!(metric_name("http.requests-served"), "http_requests_served");
 /// assert_eq!(metric_name("9lives"), "_9lives");
-/// assert_eq!(metric_name(""), "_");
+/// assert_eq!(metric_name(""), "_unnamed");
 /// assert_eq!(metric_name("..cache"), "_cache");
 /// assert_eq!(metric_name("ns:cache hits"), "ns:cache_hits");
 /// assert!(prism_core::validate_name(&metric_name("<any>\u{2028}string")).is_ok());
@@ -43,6 +45,9 @@ pub fn metric_name(key: &str) -> String {
     if name.starts_with("__") {
         let extra = name.bytes().take_while(|&b| b == b'_').count() - 1;
         name.drain(..extra);
+    }
+    if name == "_" {
+        name.push_str("unnamed");
     }
     name
 }
@@ -78,9 +83,10 @@ mod tests {
     #[test]
     fn leading_underscores_are_cut_to_one() {
         assert_eq!(metric_name("__x"), "_x");
-        assert_eq!(metric_name("___"), "_");
+        assert_eq!(metric_name("___"), "_unnamed");
         assert_eq!(metric_name("_x"), "_x");
-        assert_eq!(metric_name("._"), "_");
+        assert_eq!(metric_name("._"), "_unnamed");
+        assert_eq!(metric_name(""), "_unnamed");
         assert_eq!(metric_name("a__b"), "a__b");
     }
 }

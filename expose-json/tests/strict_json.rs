@@ -141,7 +141,9 @@ proptest! {
         let mut overflow = 0u64;
         for (a, b, n) in &series {
             let key = (a.clone(), b.clone());
-            if expected_series.contains_key(&key) || expected_series.len() < 8 {
+            // A value holding NUL is refused like one past the limit.
+            let storable = !a.contains('\0') && !b.contains('\0');
+            if storable && (expected_series.contains_key(&key) || expected_series.len() < 8) {
                 *expected_series.entry(key).or_default() += n;
             } else {
                 overflow += n;

@@ -11,6 +11,11 @@
 //! - `otlp json`: `Encoder::encode_json`;
 //! - `prom 0.0.4`: prism-prom's `Renderer::render_into_vec`, the baseline.
 //!
+//! Each N has two rows: the registry built with `self_telemetry(false)`, and the default
+//! registry (self-telemetry on: six more families, `prism_updates` summed from the values
+//! each encode reads), the baseline rendering the same registry. A run without `--bench`
+//! (`cargo test --benches`) does N = 1,000 only.
+//!
 //! The goal: `otlp protobuf` at most 2x `prom 0.0.4` at 100,000 series. Each figure
 //! is the fastest of several samples taken in turns, as prism-prom's bench does.
 
@@ -44,10 +49,18 @@ fn race(contenders: &mut [(&str, &mut dyn FnMut())]) -> Vec<f64> {
 }
 
 fn main() {
-    println!("| series | otlp protobuf ns/series | prost | otlp request | otlp json | prom 0.0.4 | protobuf / prom | prost / prom |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for n in [1_000usize, 10_000, 100_000] {
-        let registry = Registry::builder().self_telemetry(false).build();
+    // `cargo bench` passes `--bench`; a test run (`cargo test --benches`) passes nothing.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if quick {
+        &[1_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    println!("| series | self-telemetry | otlp protobuf ns/series | prost | otlp request | otlp json | prom 0.0.4 | protobuf / prom | prost / prom |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let rows = sizes.iter().flat_map(|&n| [(n, false), (n, true)]);
+    for (n, self_telemetry) in rows {
+        let registry = Registry::builder().self_telemetry(self_telemetry).build();
         let family = registry
             .register(
                 "http_requests",
@@ -100,7 +113,12 @@ fn main() {
         ]);
         let per = |i: usize| t[i] / n as f64;
         println!(
-            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
+            "| {n} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
+            if self_telemetry {
+                "on (default)"
+            } else {
+                "off"
+            },
             per(0),
             per(1),
             per(2),

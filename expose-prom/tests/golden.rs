@@ -412,6 +412,12 @@ fn self_telemetry_renders_as_ordinary_families() {
     let hits = r.register("hits", "Hits by key.", family).unwrap();
     hits.get(&["a"]).add(2);
     hits.get(&["b"]).inc(); // refused: to the overflow series
+                            // The wrong number of label values: counted apart, routed to the overflow series, and
+                            // a panic in a debug build after both.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hits.with(&["a", "extra"], |c| c.inc());
+    }));
+    assert_eq!(caught.is_err(), cfg!(debug_assertions));
     r.register("temp", "A gauge.", Gauge::new()).unwrap().set(3);
 
     assert_eq!(
@@ -419,23 +425,26 @@ fn self_telemetry_renders_as_ordinary_families() {
         r#"# HELP hits_total Hits by key.
 # TYPE hits_total counter
 hits_total{k="a"} 2
-hits_total{otel_metric_overflow="true"} 1
+hits_total{otel_metric_overflow="true"} 2
 # HELP prism_cardinality_limit Cardinality limit of each labelled family.
 # TYPE prism_cardinality_limit gauge
 prism_cardinality_limit{family="hits"} 1
 # HELP prism_families Families registered, self-telemetry excluded.
 # TYPE prism_families gauge
 prism_families 2
-# HELP prism_refused_label_sets_total Label sets refused by each family's cardinality limit (routed to the overflow series or dropped).
+# HELP prism_label_arity_errors_total Lookups given the wrong number of label values, by family (a bug in the calling code; the update went where refused label sets' go).
+# TYPE prism_label_arity_errors_total counter
+prism_label_arity_errors_total{family="hits"} 1
+# HELP prism_refused_label_sets_total Label sets refused by each family: past its cardinality limit, or with a label value it cannot store (too long, or holding NUL); routed to the overflow series or dropped.
 # TYPE prism_refused_label_sets_total counter
 prism_refused_label_sets_total{family="hits"} 1
 # HELP prism_series Series each family exposes, the overflow series included.
 # TYPE prism_series gauge
 prism_series{family="hits"} 2
 prism_series{family="temp"} 1
-# HELP prism_updates_total Sum of every integer counter in the registry: increments recorded.
+# HELP prism_updates_total Increments recorded by prism's integer counters, removed series included, function-backed counters excluded; goes down only by wrapping at 2^64.
 # TYPE prism_updates_total counter
-prism_updates_total 3
+prism_updates_total 4
 # HELP temp A gauge.
 # TYPE temp gauge
 temp 3
@@ -447,8 +456,14 @@ temp 3
         "prism_refused_label_sets_total{{family=\"hits\"}} 1\n\
          prism_refused_label_sets_created{{family=\"hits\"}} {refused}\n"
     )));
+    let arity = created(&r, "prism_label_arity_errors", &["hits"]);
+    assert!(om.contains(&format!(
+        "# TYPE prism_label_arity_errors counter\n\
+         prism_label_arity_errors_total{{family=\"hits\"}} 1\n\
+         prism_label_arity_errors_created{{family=\"hits\"}} {arity}\n"
+    )));
     assert!(
-        om.contains("# TYPE prism_updates counter\nprism_updates_total 3\nprism_updates_created ")
+        om.contains("# TYPE prism_updates counter\nprism_updates_total 4\nprism_updates_created ")
     );
 }
 
@@ -487,8 +502,10 @@ fn empty_help_still_writes_a_help_line() {
     );
 }
 
+/// NUL has no escape in the text formats: a label value holding it is refused at lookup,
+/// its update routed to the overflow series.
 #[test]
-fn label_values_escape_backslash_quote_newline_and_keep_nul_and_non_ascii() {
+fn label_values_escape_backslash_quote_newline_keep_non_ascii_and_refuse_nul() {
     let r = bare();
     let f = r
         .register("paths", "Paths.", Family::<Gauge>::new(["path"]))
@@ -500,13 +517,14 @@ fn label_values_escape_backslash_quote_newline_and_keep_nul_and_non_ascii() {
     f.get(&["grüße 🦀"]).set(5);
     f.get(&[""]).set(6);
     f.get(&["\\\"\n"]).set(7);
+    assert_eq!(f.refused(), 1);
     let samples = "paths{path=\"C:\\\\dir\"} 1\n\
                    paths{path=\"say \\\"hi\\\"\"} 2\n\
                    paths{path=\"two\\nlines\"} 3\n\
-                   paths{path=\"nul\0byte\"} 4\n\
                    paths{path=\"grüße 🦀\"} 5\n\
                    paths{path=\"\"} 6\n\
-                   paths{path=\"\\\\\\\"\\n\"} 7\n";
+                   paths{path=\"\\\\\\\"\\n\"} 7\n\
+                   paths{otel_metric_overflow=\"true\"} 4\n";
     let head = "# HELP paths Paths.\n# TYPE paths gauge\n";
     assert_eq!(render(&r, Format::Prometheus), format!("{head}{samples}"));
     assert_eq!(

@@ -49,7 +49,8 @@ pub fn python() -> PathBuf {
     python
 }
 
-/// Label values that exercise every escaping rule.
+/// Label values that exercise every escaping rule, and one holding NUL, which the family
+/// refuses (its update goes to the overflow series).
 pub const AWKWARD_LABELS: [&str; 7] = [
     "plain",
     "back\\slash",
