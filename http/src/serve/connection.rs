@@ -9,12 +9,16 @@
 //! starts and when its response body is done, and the socket wrapper ([`Guarded`]) sees
 //! the first byte of the next head and fails a read that is still waiting at the deadline,
 //! which makes hyper drop the connection without a response.
+//!
+//! A read that went pending while a request was served armed no timer, and hyper does not
+//! read again until the socket wakes it; so the end of a request wakes the task of the
+//! last pending read, whose next read arms the idle timer.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -42,16 +46,26 @@ enum Phase {
 /// (both polled by the connection's one task, so the lock is never contended).
 #[derive(Debug)]
 pub(super) struct Clock {
-    phase: Mutex<Phase>,
+    state: Mutex<State>,
     header_read: Duration,
     idle: Duration,
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    /// The task of the last read that found nothing to read.
+    reader: Option<Waker>,
 }
 
 impl Clock {
     /// A connection accepted at `accepted`: its first head is due `header_read` later.
     pub(super) fn new(accepted: Instant, header_read: Duration, idle: Duration) -> Arc<Self> {
         Arc::new(Self {
-            phase: Mutex::new(Phase::Head { since: accepted }),
+            state: Mutex::new(State {
+                phase: Phase::Head { since: accepted },
+                reader: None,
+            }),
             header_read,
             idle,
         })
@@ -59,7 +73,20 @@ impl Clock {
 
     fn with<R>(&self, f: impl FnOnce(&mut Phase) -> R) -> R {
         // Every update is a single assignment, so a poisoned lock still holds a phase.
-        f(&mut self.phase.lock().unwrap_or_else(PoisonError::into_inner))
+        f(&mut self.lock().phase)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Remembers the task of a read that found nothing to read.
+    fn park_reader(&self, waker: &Waker) {
+        let mut state = self.lock();
+        match &state.reader {
+            Some(parked) if parked.will_wake(waker) => {}
+            _ => state.reader = Some(waker.clone()),
+        }
     }
 
     /// Bytes arrived: an idle connection is now reading a head, on the header clock.
@@ -85,17 +112,26 @@ impl Clock {
 
     /// A response body is done (sent whole, or dropped with the connection).
     fn request_finished(&self, now: Instant) {
-        self.with(|phase| {
-            if let Phase::Busy { requests } = *phase {
-                *phase = if requests > 1 {
-                    Phase::Busy {
+        let reader = {
+            let mut state = self.lock();
+            match state.phase {
+                Phase::Busy { requests } if requests > 1 => {
+                    state.phase = Phase::Busy {
                         requests: requests - 1,
-                    }
-                } else {
-                    Phase::Idle { since: now }
-                };
+                    };
+                    None
+                }
+                Phase::Busy { .. } => {
+                    state.phase = Phase::Idle { since: now };
+                    state.reader.take()
+                }
+                Phase::Head { .. } | Phase::Idle { .. } => None,
             }
-        });
+        };
+        // Outside the lock: the woken task may poll at once on another thread.
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     /// When a read still waiting must fail, and why; `None` while a request is served.
@@ -140,6 +176,7 @@ impl<T> Guarded<T> {
     /// Called when a read found nothing to read: `Pending` until the deadline (registering
     /// the timer's wake-up), then an error that ends the connection.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.clock.park_reader(cx.waker());
         let Some((deadline, why)) = self.clock.deadline() else {
             return Poll::Pending;
         };
@@ -324,6 +361,33 @@ mod tests {
         assert_eq!(clock.deadline().map(|d| d.0), Some(t2 + H));
         clock.bytes_read(t2 + Duration::from_secs(1));
         assert_eq!(clock.deadline().map(|d| d.0), Some(t2 + H));
+    }
+
+    #[test]
+    fn the_end_of_the_last_request_wakes_the_parked_reader() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::Wake;
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let t0 = Instant::now();
+        let clock = Clock::new(t0, H, I);
+        clock.request_started();
+        clock.request_started();
+        clock.park_reader(&waker);
+        clock.request_finished(t0);
+        assert_eq!(count.0.load(Ordering::Relaxed), 0, "still busy");
+        clock.request_finished(t0);
+        assert_eq!(count.0.load(Ordering::Relaxed), 1, "idle: the reader must arm its timer");
+        clock.request_started();
+        clock.request_finished(t0);
+        assert_eq!(count.0.load(Ordering::Relaxed), 1, "woken once per park");
     }
 
     #[test]
