@@ -74,7 +74,9 @@ impl Receiver {
                             receive(tx.clone(), headers, body)
                         }),
                     );
-                    let _ = axum::serve(listener, app)
+                    // prism-http's limits: a pusher that stalls mid-head or idles is
+                    // disconnected instead of holding the receiver's sockets.
+                    let _ = prism_http::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stop.await;
                         })
@@ -106,9 +108,12 @@ impl Receiver {
                 Err(_) => {
                     return Err(format!(
                         "no OTLP push reached http://{}{OTLP_METRICS_PATH} within {timeout:?} \
-                         (point the service's OTEL_EXPORTER_OTLP_METRICS_ENDPOINT there, \
-                         protocol http/protobuf or http/json, no compression)",
-                        self.addr
+                         (point the service's OTEL_EXPORTER_OTLP_METRICS_ENDPOINT there, with \
+                         OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, and an \
+                         OTEL_METRIC_EXPORT_INTERVAL in ms well below {} ms: its default is \
+                         60000)",
+                        self.addr,
+                        timeout.as_millis()
                     ))
                 }
             }
