@@ -215,7 +215,8 @@ mod tests {
         let receiver = Receiver::start("127.0.0.1:0".parse().unwrap()).unwrap();
         let mut slow = std::net::TcpStream::connect(receiver.local_addr()).unwrap();
         // Well above prism-http's 5 s header read timeout; only a hang reaches it.
-        slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         slow.write_all(b"POST /v1/metrics HTTP/1.1\r\nHost: r\r\n")
             .unwrap();
         let mut buf = [0u8; 64];

@@ -91,7 +91,11 @@ fn the_demo_s_metrics_pass_promtool_without_a_word() {
     let text = demo.get("/metrics");
     // Every family prism names itself is in what is checked: core's self-telemetry and
     // the OTLP exporter's.
-    for family in ["prism_series", "prism_updates_total", "prism_otel_exports_total"] {
+    for family in [
+        "prism_series",
+        "prism_updates_total",
+        "prism_otel_exports_total",
+    ] {
         assert!(text.contains(family), "{family} missing from:\n{text}");
     }
     let mut check = Command::new(&promtool)
@@ -132,8 +136,11 @@ fn the_demo_disconnects_a_client_that_sends_half_a_head() {
     let mut buf = [0u8; 64];
     match slow.read(&mut buf) {
         Ok(0) => {}
-        Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
-        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+            ) => {}
         Ok(n) => panic!(
             "a half-sent head was answered: {:?}",
             String::from_utf8_lossy(&buf[..n])

@@ -256,7 +256,10 @@ mod tests {
             ("*/*", Prometheus),
             ("*", Prometheus),
             ("text/*", Prometheus),
-            ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", Prometheus),
+            (
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                Prometheus,
+            ),
             // `text/plain` with version 0.0.4 or none.
             ("text/plain", Prometheus),
             ("text/plain;version=0.0.4", Prometheus),
@@ -264,19 +267,34 @@ mod tests {
             ("text/plain;version=1.0.0", Prometheus),
             // OpenMetrics: 1.0.0 by name, 0.0.1 by name or with no version.
             ("application/openmetrics-text;version=1.0.0", OpenMetrics),
-            ("application/openmetrics-text; version=0.0.1", OpenMetrics0_0_1),
+            (
+                "application/openmetrics-text; version=0.0.1",
+                OpenMetrics0_0_1,
+            ),
             ("application/openmetrics-text", OpenMetrics0_0_1),
-            ("application/openmetrics-text;version=0.0.1;charset=utf-8", OpenMetrics0_0_1),
+            (
+                "application/openmetrics-text;version=0.0.1;charset=utf-8",
+                OpenMetrics0_0_1,
+            ),
             ("application/openmetrics-text;version=2.0.0", Prometheus),
             // Heaviest first.
             (
                 "text/plain;q=0.2, application/openmetrics-text;version=1.0.0;q=0.9",
                 OpenMetrics,
             ),
-            ("application/openmetrics-text;q=0.2, text/plain;q=0.9", Prometheus),
+            (
+                "application/openmetrics-text;q=0.2, text/plain;q=0.9",
+                Prometheus,
+            ),
             // Equal weights keep header order (a stable sort of up to 12 ranges).
-            ("text/plain;q=0.5, application/openmetrics-text;q=0.5", Prometheus),
-            ("application/openmetrics-text;q=0.5, text/plain;q=0.5", OpenMetrics0_0_1),
+            (
+                "text/plain;q=0.5, application/openmetrics-text;q=0.5",
+                Prometheus,
+            ),
+            (
+                "application/openmetrics-text;q=0.5, text/plain;q=0.5",
+                OpenMetrics0_0_1,
+            ),
             // A concrete range sorts before every wildcard, whatever their weights, and
             // the wildcard matches nothing anyway.
             ("*/*, application/openmetrics-text;q=0.5", OpenMetrics0_0_1),
@@ -286,26 +304,53 @@ mod tests {
             ),
             // The weight orders, it does not refuse: q=0 still matches.
             ("application/openmetrics-text;q=0", OpenMetrics0_0_1),
-            ("application/openmetrics-text;q=0, text/plain;q=0.1", Prometheus),
+            (
+                "application/openmetrics-text;q=0, text/plain;q=0.1",
+                Prometheus,
+            ),
             // A `q` Go cannot parse weighs 0; one above 1 is kept.
             ("application/openmetrics-text;q=abc", OpenMetrics0_0_1),
-            ("application/openmetrics-text;q=abc, text/plain;q=0.001", Prometheus),
-            ("text/plain, application/openmetrics-text;version=1.0.0;q=1.5", OpenMetrics),
+            (
+                "application/openmetrics-text;q=abc, text/plain;q=0.001",
+                Prometheus,
+            ),
+            (
+                "text/plain, application/openmetrics-text;version=1.0.0;q=1.5",
+                OpenMetrics,
+            ),
             // Case-sensitive types and parameter names; values are not unquoted.
             ("Application/OpenMetrics-Text", Prometheus),
             ("TEXT/PLAIN, application/openmetrics-text", OpenMetrics0_0_1),
-            ("application/openmetrics-text;Version=1.0.0", OpenMetrics0_0_1),
+            (
+                "application/openmetrics-text;Version=1.0.0",
+                OpenMetrics0_0_1,
+            ),
             ("application/openmetrics-text;version=\"1.0.0\"", Prometheus),
-            ("application/openmetrics-text;Q=0, text/plain;q=0.5", OpenMetrics0_0_1),
+            (
+                "application/openmetrics-text;Q=0, text/plain;q=0.5",
+                OpenMetrics0_0_1,
+            ),
             // Spaces around the range, its type and its values are trimmed; a tab is not.
-            ("  application/openmetrics-text ; version= 1.0.0 ", OpenMetrics),
+            (
+                "  application/openmetrics-text ; version= 1.0.0 ",
+                OpenMetrics,
+            ),
             ("\tapplication/openmetrics-text", Prometheus),
             // A parameter without exactly one `=` is dropped, as is `a/b/c`.
-            ("application/openmetrics-text;version==1.0.0;q=0.1, text/plain;q=0.2", Prometheus),
+            (
+                "application/openmetrics-text;version==1.0.0;q=0.1, text/plain;q=0.2",
+                Prometheus,
+            ),
             ("application/openmetrics-text;version=1.0.0=", OpenMetrics),
-            ("text/plain/x, application/openmetrics-text;version=1.0.0;q=0.1", OpenMetrics),
+            (
+                "text/plain/x, application/openmetrics-text;version=1.0.0;q=0.1",
+                OpenMetrics,
+            ),
             // NaN compares with nothing: no concrete range sorts across it.
-            ("application/openmetrics-text;version=1.0.0;q=NaN, text/plain", OpenMetrics),
+            (
+                "application/openmetrics-text;version=1.0.0;q=NaN, text/plain",
+                OpenMetrics,
+            ),
             (
                 "text/plain;q=0.1, application/openmetrics-text;q=NaN, \
                  application/openmetrics-text;version=1.0.0",
@@ -316,7 +361,10 @@ mod tests {
                  application/openmetrics-text;version=1.0.0",
                 OpenMetrics,
             ),
-            ("*/*;q=NaN, text/plain;q=0.1, application/openmetrics-text", OpenMetrics0_0_1),
+            (
+                "*/*;q=NaN, text/plain;q=0.1, application/openmetrics-text",
+                OpenMetrics0_0_1,
+            ),
             // Protobuf, which this crate does not write, is skipped.
             (
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\

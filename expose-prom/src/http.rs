@@ -220,9 +220,8 @@ fn skip_space(s: &[u8]) -> &[u8] {
 
 /// gddo's `expectTokenSlash`: the longest prefix of token characters (RFC 2616) and `/`.
 fn split_token(s: &[u8]) -> (&[u8], &[u8]) {
-    let is_token = |b: &u8| {
-        b.is_ascii_graphic() && !b"\"(),:;<=>?@[\\]{}".contains(b) || *b == b'/'
-    };
+    let is_token =
+        |b: &u8| b.is_ascii_graphic() && !b"\"(),:;<=>?@[\\]{}".contains(b) || *b == b'/';
     let end = s.iter().position(|b| !is_token(b)).unwrap_or(s.len());
     s.split_at(end)
 }
@@ -323,7 +322,10 @@ mod tests {
         );
         assert_eq!(negotiate(&headers), Format::Prometheus);
         let mut headers = HeaderMap::new();
-        headers.append(ACCEPT, HeaderValue::from_static("application/openmetrics-text"));
+        headers.append(
+            ACCEPT,
+            HeaderValue::from_static("application/openmetrics-text"),
+        );
         headers.append(ACCEPT, HeaderValue::from_static("text/plain"));
         assert_eq!(negotiate(&headers), Format::OpenMetrics0_0_1);
     }

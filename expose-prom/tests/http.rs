@@ -127,7 +127,12 @@ fn openmetrics_without_1_0_0_is_answered_as_0_0_1_like_client_golang() {
 fn identity_weighted_above_gzip_gets_identity() {
     let r = registry();
     let server = Server::start(r.clone());
-    for encoding in ["gzip;q=0.5, identity;q=1", "gzip;q=0", "*", "gzip, identity"] {
+    for encoding in [
+        "gzip;q=0.5, identity;q=1",
+        "gzip;q=0",
+        "*",
+        "gzip, identity",
+    ] {
         let response = http(
             server.addr,
             "GET",
@@ -135,7 +140,11 @@ fn identity_weighted_above_gzip_gets_identity() {
             &[("Accept-Encoding", encoding)],
         );
         assert_eq!(response.header("content-encoding"), None, "{encoding}");
-        assert_eq!(response.text(), render(&r, Format::Prometheus), "{encoding}");
+        assert_eq!(
+            response.text(),
+            render(&r, Format::Prometheus),
+            "{encoding}"
+        );
     }
     let response = http(
         server.addr,

@@ -2,7 +2,7 @@
 //! take the server down.
 //!
 //! A metrics endpoint must answer its scraper when it matters most, which is when something
-//! else is going wrong. [`serve`] runs an axum `Router` (or any tower service) on a tokio
+//! else is going wrong. [`serve()`] runs an axum `Router` (or any tower service) on a tokio
 //! listener like `axum::serve` does, and bounds what each client can hold:
 //!
 //! - a request head must arrive within [`Config::header_read_timeout`] (5 s), so a client

@@ -1,4 +1,4 @@
-//! [`serve`]: HTTP/1.1 on a tokio listener with a header-read timeout, an idle keep-alive
+//! [`serve()`]: HTTP/1.1 on a tokio listener with a header-read timeout, an idle keep-alive
 //! timeout and a connection cap, and an accept loop that outlives running out of file
 //! descriptors.
 
@@ -71,7 +71,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
     }
 }
 
-/// A server not yet started, returned by [`serve`]; `.await` it to serve.
+/// A server not yet started, returned by [`serve()`]; `.await` it to serve.
 #[must_use = "a server does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct Serve<S, F = Pending<()>> {
@@ -108,10 +108,7 @@ impl<S, F> Serve<S, F> {
 
 impl<S, B, F> IntoFuture for Serve<S, F>
 where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,
@@ -183,10 +180,7 @@ async fn run<L, S, B, F>(
 ) -> Result<(), Error>
 where
     L: Accept,
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,
@@ -259,10 +253,7 @@ async fn connection<S, B>(
     slot: OwnedSemaphorePermit,
     mut stopped: watch::Receiver<()>,
 ) where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,
@@ -336,7 +327,11 @@ mod tests {
         client.read_to_string(&mut response).await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.ends_with("still here"), "{response}");
-        assert_eq!(failed.load(Ordering::Relaxed), 5, "served after 5 failed accepts");
+        assert_eq!(
+            failed.load(Ordering::Relaxed),
+            5,
+            "served after 5 failed accepts"
+        );
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
     }

@@ -88,8 +88,11 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
     // Sizes in bytes, Prometheus' base unit: a latency in microseconds would not be one,
     // and these trackers hold integers.
     let payload_max = registry.register_with(
-        Metadata::new("demo_payload_max_bytes", "Largest response since the last reset.")
-            .unit("bytes"),
+        Metadata::new(
+            "demo_payload_max_bytes",
+            "Largest response since the last reset.",
+        )
+        .unit("bytes"),
         Max::new(),
     )?;
     let payload_min = registry.register_with(
@@ -449,9 +452,12 @@ async fn main() {
         }
     };
     // The standard variables: a base URL for every signal, or the metrics signal's own URL.
-    let otel = if ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
+    let otel = if [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
     {
         match prism::otel::Exporter::from_env(registry.clone())
             .and_then(prism::otel::Exporter::start)

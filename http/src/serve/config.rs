@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::Error;
 
-/// The limits a server started by [`serve`](crate::serve()) enforces on its clients.
+/// The limits a server started by [`serve()`](crate::serve()) enforces on its clients.
 ///
 /// The defaults suit a metrics or push endpoint, whose clients are a few scrapers or
 /// exporters sending small requests:

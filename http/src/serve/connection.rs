@@ -141,10 +141,9 @@ impl Clock {
                 since + self.header_read,
                 "the request head did not arrive within the header read timeout",
             )),
-            Phase::Idle { since } => Some((
-                since + self.idle,
-                "no request came within the idle timeout",
-            )),
+            Phase::Idle { since } => {
+                Some((since + self.idle, "no request came within the idle timeout"))
+            }
             Phase::Busy { .. } => None,
         })
     }
@@ -259,10 +258,7 @@ impl<S> Service<S> {
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for Service<S>
 where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,
@@ -384,7 +380,11 @@ mod tests {
         clock.request_finished(t0);
         assert_eq!(count.0.load(Ordering::Relaxed), 0, "still busy");
         clock.request_finished(t0);
-        assert_eq!(count.0.load(Ordering::Relaxed), 1, "idle: the reader must arm its timer");
+        assert_eq!(
+            count.0.load(Ordering::Relaxed),
+            1,
+            "idle: the reader must arm its timer"
+        );
         clock.request_started();
         clock.request_finished(t0);
         assert_eq!(count.0.load(Ordering::Relaxed), 1, "woken once per park");

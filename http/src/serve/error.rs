@@ -1,9 +1,9 @@
-//! [`Error`]: why [`serve`](crate::serve()) did not serve.
+//! [`Error`]: why [`serve()`](crate::serve()) did not serve.
 
 use std::fmt;
 
 /// Why a server did not start. Once started, a server does not fail: accept errors are
-/// retried (see [`serve`](crate::serve())) and a failing connection ends alone.
+/// retried (see [`serve()`](crate::serve())) and a failing connection ends alone.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
