@@ -8,6 +8,7 @@
 //! | `json` | yes | `prism::json`: expvar-compatible JSON |
 //! | `prom` | yes | `prism::prom`: Prometheus 0.0.4 and OpenMetrics text |
 //! | `otel` | no | `prism::otel`: OTLP encoding and push |
+//! | `http` | no | `prism::http`: serving with header-read and idle timeouts and a connection cap |
 //! | `axum` | no | HTTP handlers for each enabled format |
 //! | `conformance` | no | `prism::conformance`: check that every format agrees, for tests |
 //!
@@ -34,6 +35,10 @@ pub use prism_prom as prom;
 /// OTLP (feature `otel`).
 #[cfg(feature = "otel")]
 pub use prism_otel as otel;
+
+/// HTTP serving that holds up against slow and idle clients (feature `http`).
+#[cfg(feature = "http")]
+pub use prism_http as http;
 
 /// Cross-format conformance checks (feature `conformance`, meant for dev-dependencies).
 #[cfg(feature = "conformance")]

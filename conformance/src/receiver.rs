@@ -74,7 +74,9 @@ impl Receiver {
                             receive(tx.clone(), headers, body)
                         }),
                     );
-                    let _ = axum::serve(listener, app)
+                    // prism-http's limits: a pusher that stalls mid-head or idles is
+                    // disconnected instead of holding the receiver's sockets.
+                    let _ = prism_http::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stop.await;
                         })
@@ -106,9 +108,12 @@ impl Receiver {
                 Err(_) => {
                     return Err(format!(
                         "no OTLP push reached http://{}{OTLP_METRICS_PATH} within {timeout:?} \
-                         (point the service's OTEL_EXPORTER_OTLP_METRICS_ENDPOINT there, \
-                         protocol http/protobuf or http/json, no compression)",
-                        self.addr
+                         (point the service's OTEL_EXPORTER_OTLP_METRICS_ENDPOINT there, with \
+                         OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, and an \
+                         OTEL_METRIC_EXPORT_INTERVAL in ms well below {} ms: its default is \
+                         60000)",
+                        self.addr,
+                        timeout.as_millis()
                     ))
                 }
             }
@@ -198,4 +203,35 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{ErrorKind, Read, Write};
+
+    #[test]
+    fn a_pusher_that_sends_half_a_head_is_disconnected() {
+        let receiver = Receiver::start("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut slow = std::net::TcpStream::connect(receiver.local_addr()).unwrap();
+        // Well above prism-http's 5 s header read timeout; only a hang reaches it.
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        slow.write_all(b"POST /v1/metrics HTTP/1.1\r\nHost: r\r\n")
+            .unwrap();
+        let mut buf = [0u8; 64];
+        match slow.read(&mut buf) {
+            Ok(0) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) => {}
+            Ok(n) => panic!(
+                "a half-sent head was answered: {:?}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(e) => panic!("a half-sent head still held its connection: {e}"),
+        }
+    }
 }

@@ -138,7 +138,9 @@ impl FamilyBuf {
         self.help.clear();
         match format {
             Format::Prometheus => self.help.push_str(family.help()),
-            Format::OpenMetrics => escape_openmetrics_help(family.help(), &mut self.help),
+            Format::OpenMetrics | Format::OpenMetrics0_0_1 => {
+                escape_openmetrics_help(family.help(), &mut self.help)
+            }
         }
 
         self.kind = family.kind();
@@ -300,12 +302,12 @@ impl FamilyBuf {
                 }
                 out.push_str(rest);
             }
-            Format::OpenMetrics => out.push_str(&self.help),
+            Format::OpenMetrics | Format::OpenMetrics0_0_1 => out.push_str(&self.help),
         }
         out.push_str("\n# TYPE ");
         out.push_str(name);
         out.push_str(" summary\n");
-        if let (Format::OpenMetrics, Some(unit)) = (format, &self.unit) {
+        if let (true, Some(unit)) = (format.is_openmetrics(), &self.unit) {
             out.push_str("# UNIT ");
             out.push_str(name);
             out.push(' ');
@@ -350,7 +352,7 @@ impl FamilyBuf {
             braced(out, "_count");
             out.push_str(itoa::Buffer::new().format(dist.count));
             out.push('\n');
-            if created && format == Format::OpenMetrics && sample.created_unix_nanos != 0 {
+            if created && format.is_openmetrics() && sample.created_unix_nanos != 0 {
                 braced(out, "_created");
                 push_unix_seconds(sample.created_unix_nanos, out);
                 out.push('\n');

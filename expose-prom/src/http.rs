@@ -15,7 +15,7 @@ use axum::routing::{get, MethodRouter};
 use axum::Router;
 use prism_core::Registry;
 
-use crate::format::{parse_q, Format};
+use crate::format::Format;
 use crate::render::Renderer;
 
 /// Renderers kept between requests, so that a steady stream of scrapes reuses their
@@ -24,10 +24,11 @@ const POOLED_RENDERERS: usize = 4;
 
 /// A router serving `GET /metrics` and `HEAD /metrics` from `registry`.
 ///
-/// - The format follows the request's `Accept` header ([`Format::negotiate`]):
-///   OpenMetrics when asked for, Prometheus 0.0.4 otherwise; the `Content-Type` names the
-///   format of the body.
-/// - The body is gzipped when `Accept-Encoding` allows `gzip`, as Prometheus always asks.
+/// - The format follows the request's first `Accept` header ([`Format::negotiate`]):
+///   OpenMetrics 1.0.0 or 0.0.1 when asked for, Prometheus 0.0.4 otherwise; the
+///   `Content-Type` names the format of the body.
+/// - The body is gzipped when `Accept-Encoding` weighs `gzip` above `identity`, as
+///   client_golang's `promhttp` decides (Prometheus sends `Accept-Encoding: gzip`).
 /// - `HEAD` answers with the headers a `GET` would get (`Content-Length` included) and no
 ///   body.
 /// - Rendering runs on tokio's blocking pool, not on the task serving the connection, and
@@ -136,54 +137,113 @@ fn failure(message: String) -> Response {
         .into_response()
 }
 
-/// The format for the request's `Accept` header fields; several fields are one list
-/// (RFC 9110, 5.3), and a field that is not visible ASCII is ignored.
+/// The format for the request's `Accept` header: its first field only, as client_golang
+/// reads it (Go's `http.Header.Get`); see [`Format::negotiate`].
 fn negotiate(headers: &HeaderMap) -> Format {
-    let mut fields = headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    match (fields.next(), fields.next()) {
-        (None, _) => Format::Prometheus,
-        (Some(only), None) => Format::negotiate(only),
-        (Some(first), Some(second)) => {
-            let mut list = format!("{first},{second}");
-            for more in fields {
-                list.push(',');
-                list.push_str(more);
-            }
-            Format::negotiate(&list)
-        }
+    match headers.get(ACCEPT) {
+        None => Format::Prometheus,
+        // Bytes that are not UTF-8 match no type or parameter in Go either.
+        Some(value) => Format::negotiate(&String::from_utf8_lossy(value.as_bytes())),
     }
 }
 
-/// Whether `Accept-Encoding` allows gzip: `gzip` (or its alias `x-gzip`) with a non-zero
-/// weight, or `*` with a non-zero weight and gzip not refused by name (RFC 9110, 12.5.3).
+/// Whether to gzip, decided as client_golang's `promhttp` does: gddo's
+/// `NegotiateContentEncoding(request, ["identity", "gzip"])` (the offers of a handler
+/// without zstd), then identity when it answers none.
+///
+/// - Each offer, identity first, takes the weight of the heaviest coding that names it or
+///   is `*`; gzip wins only with a weight strictly above identity's (ties go to the earlier
+///   offer), and a weight of 0 picks nothing, which `promhttp` serves as identity. No
+///   header, or no coding it knows: identity.
+/// - Codings are compared case-sensitively (`GZIP` and `x-gzip` are not `gzip`), and a
+///   field's parsing stops at the first coding it cannot read (a parameter other than
+///   `q`, a `q` that is not a number): the codings before it count.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let mut named: Option<bool> = None;
-    let mut wildcard = false;
-    for value in headers.get_all(ACCEPT_ENCODING) {
-        let Ok(value) = value.to_str() else { continue };
-        for coding in value.split(',') {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let mut weight = Some(1000);
-            for param in parts {
-                if let Some((key, q)) = param.split_once('=') {
-                    if key.trim().eq_ignore_ascii_case("q") {
-                        weight = parse_q(q.trim());
-                    }
-                }
-            }
-            let allowed = weight.is_some_and(|w| w > 0);
-            if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-                named = Some(named.unwrap_or(false) || allowed);
-            } else if name == "*" {
-                wildcard |= allowed;
+    let codings = parse_accept_encoding(headers);
+    let mut best = ("identity", -1.0);
+    for offer in ["identity", "gzip"] {
+        for coding in &codings {
+            if coding.q > best.1 && (coding.value == b"*" || coding.value == offer.as_bytes()) {
+                best = (offer, coding.q);
             }
         }
     }
-    named.unwrap_or(wildcard)
+    best.0 == "gzip" && best.1 != 0.0
+}
+
+/// One coding of `Accept-Encoding` and its weight, as gddo's `header.ParseAccept` reads it.
+struct Coding<'a> {
+    value: &'a [u8],
+    q: f64,
+}
+
+/// Every `Accept-Encoding` field, read as gddo's `header.ParseAccept` reads them.
+fn parse_accept_encoding(headers: &HeaderMap) -> Vec<Coding<'_>> {
+    let mut codings = Vec::new();
+    'fields: for field in headers.get_all(ACCEPT_ENCODING) {
+        let mut s = field.as_bytes();
+        loop {
+            let (value, rest) = split_token(s);
+            if value.is_empty() {
+                continue 'fields;
+            }
+            s = skip_space(rest);
+            let mut q = 1.0;
+            if let Some(rest) = s.strip_prefix(b";") {
+                let Some(rest) = skip_space(rest).strip_prefix(b"q=") else {
+                    continue 'fields;
+                };
+                let (weight, rest) = parse_quality(rest);
+                if weight < 0.0 {
+                    continue 'fields;
+                }
+                (q, s) = (weight, rest);
+            }
+            codings.push(Coding { value, q });
+            match skip_space(s).strip_prefix(b",") {
+                Some(rest) => s = skip_space(rest),
+                None => continue 'fields,
+            }
+        }
+    }
+    codings
+}
+
+/// gddo's `skipSpace`: drops leading spaces, tabs, CRs and LFs.
+fn skip_space(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+/// gddo's `expectTokenSlash`: the longest prefix of token characters (RFC 2616) and `/`.
+fn split_token(s: &[u8]) -> (&[u8], &[u8]) {
+    let is_token =
+        |b: &u8| b.is_ascii_graphic() && !b"\"(),:;<=>?@[\\]{}".contains(b) || *b == b'/';
+    let end = s.iter().position(|b| !is_token(b)).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// gddo's `expectQuality`: `0` or `1`, then optionally `.` and digits (any number of them,
+/// with Go's 64-bit integer arithmetic); a negative weight when the value starts otherwise.
+fn parse_quality(s: &[u8]) -> (f64, &[u8]) {
+    let whole = match s.first() {
+        Some(b'0') => 0.0,
+        Some(b'1') => 1.0,
+        _ => return (-1.0, &[]),
+    };
+    let Some(rest) = s[1..].strip_prefix(b".") else {
+        return (whole, &s[1..]);
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (mut n, mut d) = (0i64, 1i64);
+    for &b in &rest[..digits] {
+        n = n.wrapping_mul(10).wrapping_add(i64::from(b - b'0'));
+        d = d.wrapping_mul(10);
+    }
+    (whole + n as f64 / d as f64, &rest[digits..])
 }
 
 #[cfg(test)]
@@ -198,39 +258,86 @@ mod tests {
         accepts_gzip(&headers)
     }
 
+    /// `Accept-Encoding` fields and whether client_golang's `promhttp` (1.24, offers
+    /// identity and gzip) gzips, the rule of gddo's `NegotiateContentEncoding` in the
+    /// comment.
     #[test]
-    fn several_accept_fields_are_one_list() {
+    fn accept_encoding_is_negotiated_as_promhttp_does() {
+        let table: &[(&[&str], bool)] = &[
+            // No header, or no coding offered: identity, offered first.
+            (&[], false),
+            (&["br, deflate"], false),
+            // gzip alone, or heavier than identity.
+            (&["gzip"], true),
+            (&["deflate, gzip, br, zstd"], true),
+            (&["gzip;q=0.5"], true),
+            (&["gzip;q=0.001"], true),
+            (&["identity;q=0.5, gzip"], true),
+            (&["identity;q=0.2, gzip;q=0.3"], true),
+            (&["*;q=0.5, gzip"], true),
+            // Identity heavier: identity.
+            (&["gzip;q=0.5, identity;q=1"], false),
+            (&["gzip;q=0.5, identity"], false),
+            // Equal weights: the earlier offer, identity. `*` weighs both the same.
+            (&["gzip, identity"], false),
+            (&["*"], false),
+            (&["identity, *;q=0.1"], false),
+            (&["*, gzip;q=0"], false),
+            // The best weight is 0: no offer, which promhttp serves as identity.
+            (&["gzip;q=0"], false),
+            (&["gzip;q=0.000"], false),
+            (&["*;q=0"], false),
+            (&["identity;q=0"], false),
+            (&["gzip;q=0, br"], false),
+            // Codings match case-sensitively; no alias.
+            (&["GZIP"], false),
+            (&["x-gzip"], false),
+            // Weights are read as Go reads them: above 1 kept, spaces after `;` allowed.
+            (&["identity, gzip;q=1.5"], true),
+            (&["gzip; q=0.5"], true),
+            (&["identity;q=0.5, gzip;q=0.50000000000000000001"], false),
+            // A field stops at what gddo cannot read; what came before counts.
+            (&["gzip;level=1"], false),
+            (&["gzip;q=nonsense"], false),
+            (&["gzip;q=2"], false),
+            (&["identity;q=0.1, gzip;Q=1"], false),
+            (&["gzip, br;level=3, identity"], true),
+            // Several fields are one list, in order.
+            (&["identity;q=0.1", "gzip"], true),
+            (&["gzip;q=0.1", "identity"], false),
+        ];
+        for &(fields, expected) in table {
+            assert_eq!(gzip(fields), expected, "Accept-Encoding: {fields:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_first_accept_field_counts_as_in_go() {
         let mut headers = HeaderMap::new();
         assert_eq!(negotiate(&headers), Format::Prometheus);
         headers.append(ACCEPT, HeaderValue::from_static("text/plain;q=0.5"));
+        headers.append(
+            ACCEPT,
+            HeaderValue::from_static("application/openmetrics-text;version=1.0.0"),
+        );
         assert_eq!(negotiate(&headers), Format::Prometheus);
+        let mut headers = HeaderMap::new();
         headers.append(
             ACCEPT,
             HeaderValue::from_static("application/openmetrics-text"),
         );
-        assert_eq!(negotiate(&headers), Format::OpenMetrics);
-        headers.append(ACCEPT, HeaderValue::from_static("text/plain;version=0.0.4"));
-        assert_eq!(
-            negotiate(&headers),
-            Format::OpenMetrics,
-            "ties keep header order"
-        );
+        headers.append(ACCEPT, HeaderValue::from_static("text/plain"));
+        assert_eq!(negotiate(&headers), Format::OpenMetrics0_0_1);
     }
 
     #[test]
-    fn gzip_is_used_only_when_accepted() {
-        assert!(gzip(&["gzip"]));
-        assert!(gzip(&["deflate, gzip;q=0.5"]));
-        assert!(gzip(&["br", "GZIP"]));
-        assert!(gzip(&["x-gzip"]));
-        assert!(gzip(&["*"]));
-        assert!(gzip(&["identity, *;q=0.1"]));
-        assert!(!gzip(&[]));
-        assert!(!gzip(&["identity"]));
-        assert!(!gzip(&["gzip;q=0"]));
-        assert!(!gzip(&["gzip;q=0.000"]));
-        assert!(!gzip(&["*, gzip;q=0"]));
-        assert!(!gzip(&["*;q=0"]));
-        assert!(!gzip(&["gzip;q=nonsense"]));
+    fn quality_values_parse_as_gddo_does() {
+        assert_eq!(parse_quality(b"1"), (1.0, &b""[..]));
+        assert_eq!(parse_quality(b"0.5, br"), (0.5, &b", br"[..]));
+        assert_eq!(parse_quality(b"1.5"), (1.5, &b""[..]));
+        assert_eq!(parse_quality(b"0."), (0.0, &b""[..]));
+        assert_eq!(parse_quality(b"2").0, -1.0);
+        assert_eq!(parse_quality(b"").0, -1.0);
+        assert_eq!(parse_quality(b".5").0, -1.0);
     }
 }

@@ -100,6 +100,8 @@ impl Renderer {
     /// Writes the whole exposition in `format` to `writer`. Fails only if `writer` fails;
     /// what was written before the failure stays written.
     pub fn encode<W: Write + ?Sized>(&mut self, format: Format, writer: &mut W) -> fmt::Result {
+        // Every OpenMetrics version has the same body; below, only its two kinds matter.
+        let format = format.body();
         let mut writer = Dyn(writer);
         let mut visitor = RenderVisitor {
             format,
@@ -116,7 +118,9 @@ impl Renderer {
         visitor.result?;
         match format {
             Format::Prometheus => Ok(()),
-            Format::OpenMetrics => openmetrics_text::encode_eof(&mut writer),
+            Format::OpenMetrics | Format::OpenMetrics0_0_1 => {
+                openmetrics_text::encode_eof(&mut writer)
+            }
         }
     }
 
@@ -275,7 +279,7 @@ impl RenderVisitor<'_> {
             // OpenMetrics needs lines prometheus-client does not write: `_created` for each
             // counter series, and `+Inf`/`-Inf` where it writes `inf`/`-inf`. The text of
             // such a family goes through a `Completer` on its way out.
-            Format::OpenMetrics
+            Format::OpenMetrics | Format::OpenMetrics0_0_1
                 if (self.created && has_created(family)) || family.has_non_finite =>
             {
                 let mut completer = Completer {
@@ -291,7 +295,7 @@ impl RenderVisitor<'_> {
                 openmetrics_text::encode_registry(&mut completer, self.encoder)?;
                 completer.finish()
             }
-            Format::OpenMetrics => {
+            Format::OpenMetrics | Format::OpenMetrics0_0_1 => {
                 openmetrics_text::encode_registry(&mut Dyn(&mut *self.out), self.encoder)
             }
         }

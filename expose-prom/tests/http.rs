@@ -5,7 +5,10 @@ mod support;
 use std::io::Read;
 
 use prism_core::{Counter, Family, Gauge, Registry};
-use prism_prom::{render, Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use prism_prom::{
+    render, Format, OPENMETRICS_0_0_1_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_CONTENT_TYPE,
+};
 use support::{http, Server};
 
 const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
@@ -80,7 +83,6 @@ fn explicit_0_0_4_and_browsers_get_prometheus_text() {
     for accept in [
         "text/plain;version=0.0.4",
         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        "application/openmetrics-text;q=0",
         "application/json",
     ] {
         let response = http(server.addr, "GET", "/metrics", &[("Accept", accept)]);
@@ -91,6 +93,65 @@ fn explicit_0_0_4_and_browsers_get_prometheus_text() {
         );
         assert_eq!(response.text(), render(&r, Format::Prometheus), "{accept}");
     }
+}
+
+#[test]
+fn openmetrics_without_1_0_0_is_answered_as_0_0_1_like_client_golang() {
+    let r = registry();
+    let server = Server::start(r.clone());
+    // client_golang answers these three as OpenMetrics 0.0.1 (a weight orders, it does not
+    // refuse), with the body it writes for 1.0.0.
+    for accept in [
+        "application/openmetrics-text; version=0.0.1",
+        "application/openmetrics-text",
+        "application/openmetrics-text;q=0",
+    ] {
+        let response = http(server.addr, "GET", "/metrics", &[("Accept", accept)]);
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            response.header("content-type"),
+            Some(OPENMETRICS_0_0_1_CONTENT_TYPE),
+            "{accept}"
+        );
+        assert_eq!(response.text(), render(&r, Format::OpenMetrics), "{accept}");
+        assert_eq!(
+            response.text(),
+            render(&r, Format::OpenMetrics0_0_1),
+            "{accept}"
+        );
+    }
+}
+
+#[test]
+fn identity_weighted_above_gzip_gets_identity() {
+    let r = registry();
+    let server = Server::start(r.clone());
+    for encoding in [
+        "gzip;q=0.5, identity;q=1",
+        "gzip;q=0",
+        "*",
+        "gzip, identity",
+    ] {
+        let response = http(
+            server.addr,
+            "GET",
+            "/metrics",
+            &[("Accept-Encoding", encoding)],
+        );
+        assert_eq!(response.header("content-encoding"), None, "{encoding}");
+        assert_eq!(
+            response.text(),
+            render(&r, Format::Prometheus),
+            "{encoding}"
+        );
+    }
+    let response = http(
+        server.addr,
+        "GET",
+        "/metrics",
+        &[("Accept-Encoding", "identity;q=0.5, gzip")],
+    );
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
 }
 
 #[test]

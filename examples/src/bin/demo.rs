@@ -1,8 +1,13 @@
 //! The prism demo service: one metric of each kind, updated by a few worker threads,
 //! served over HTTP on 127.0.0.1:9898 (change it with `--listen ADDR`).
 //!
-//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, it also pushes OTLP there (interval from
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL) or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`
+//! (the full URL) set, it also pushes OTLP there (interval from
 //! `OTEL_METRIC_EXPORT_INTERVAL`, protocol from `OTEL_EXPORTER_OTLP_PROTOCOL`), and says so.
+//!
+//! It serves through `prism::http::serve`: a client gets 5 s to send a request head and a
+//! kept-alive connection 30 s between requests, and at most 256 connections are open at
+//! once, so clients that stall cannot keep `/metrics` from answering.
 //!
 //! Endpoints: `/` (an index), `/metrics` (Prometheus 0.0.4 or OpenMetrics, negotiated on
 //! `Accept`), `/debug/vars` (expvar JSON), `/status` (a coherent snapshot, JSON) and
@@ -36,8 +41,8 @@ struct Metrics {
     in_flight: UpDownCounter,
     queue_depth: Gauge,
     temperature: FloatGauge,
-    latency_max: Max,
-    latency_min: Min,
+    payload_max: Max,
+    payload_min: Min,
     retry_budget: Capped,
     bytes: Counter,
     handled: Counter,
@@ -80,14 +85,22 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
         Metadata::new("demo_temperature_celsius", "A simulated temperature.").unit("celsius"),
         FloatGauge::new(),
     )?;
-    let latency_max = registry.register(
-        "demo_latency_max_microseconds",
-        "Largest request latency since the last reset.",
+    // Sizes in bytes, Prometheus' base unit: a latency in microseconds would not be one,
+    // and these trackers hold integers.
+    let payload_max = registry.register_with(
+        Metadata::new(
+            "demo_payload_max_bytes",
+            "Largest response since the last reset.",
+        )
+        .unit("bytes"),
         Max::new(),
     )?;
-    let latency_min = registry.register(
-        "demo_latency_min_microseconds",
-        "Smallest request latency since the last reset.",
+    let payload_min = registry.register_with(
+        Metadata::new(
+            "demo_payload_min_bytes",
+            "Smallest response since the last reset.",
+        )
+        .unit("bytes"),
         Min::new(),
     )?;
     let retry_budget = registry.register(
@@ -198,8 +211,8 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
         in_flight,
         queue_depth,
         temperature,
-        latency_max,
-        latency_min,
+        payload_max,
+        payload_min,
         retry_budget,
         bytes,
     })
@@ -235,6 +248,8 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         m.recent_latency
             .record_duration(Duration::from_micros(micros));
         m.payload.record(r % 4096);
+        m.payload_max.observe((r % 4096) as i64);
+        m.payload_min.observe((r % 4096) as i64);
         m.sharded.inc();
         m.per_cpu.inc();
         m.striped.inc();
@@ -242,8 +257,6 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         local.inc();
         writer.inc();
         m.request_seconds.add(micros as f64 / 1e6);
-        m.latency_max.observe(micros as i64);
-        m.latency_min.observe(micros as i64);
         m.bytes.add(r % 4096);
         bytes_source.fetch_add(r % 512, Ordering::Relaxed);
         if code == "500" {
@@ -438,7 +451,14 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let otel = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+    // The standard variables: a base URL for every signal, or the metrics signal's own URL.
+    let otel = if [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
+    {
         match prism::otel::Exporter::from_env(registry.clone())
             .and_then(prism::otel::Exporter::start)
         {
@@ -461,10 +481,10 @@ async fn main() {
     };
     let local = listener.local_addr().unwrap_or(listen);
     println!("prism demo listening on http://{local}/ (Ctrl-C to stop)");
-    let server =
-        axum::serve(listener, routes(registry, status)).with_graceful_shutdown(shutdown_signal());
+    let server = prism::http::serve(listener, routes(registry, status))
+        .with_graceful_shutdown(shutdown_signal());
     if let Err(e) = server.await {
-        eprintln!("demo: server error: {e}");
+        eprintln!("demo: {e}");
     }
     if let Some(handle) = otel {
         if let Err(e) = handle.shutdown_async(Duration::from_secs(5)).await {
