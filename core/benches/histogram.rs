@@ -4,10 +4,10 @@
 //!
 //!     cargo bench -p prism-core --bench histogram
 //!
-//! The goals of issue 7: `record` on one thread at most 1.5x the plain `record`; two
-//! threads at least 1.7x the throughput of one; the p99 of a 16-shard histogram at most 20x
-//! one plain merge of two histograms. Results of the last run are in docs/histograms.md,
-//! with the machine they ran on.
+//! The goals: `record` on one thread at most 1.5x the plain `record`; two threads at least
+//! 1.7x the throughput of one; the p99 of a 16-shard histogram at most 20x one plain merge
+//! of two histograms. The current figures are in docs/histograms.md, with the machine they
+//! ran on.
 
 use std::hint::black_box;
 use std::sync::Barrier;

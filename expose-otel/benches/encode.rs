@@ -4,8 +4,8 @@
 //! (N = 1,000, 10,000, 100,000), encoded into a reused buffer:
 //!
 //! - `otlp protobuf`: `Encoder::encode_protobuf`, the body of an OTLP/HTTP push;
-//! - `prost`: `Encoder::encode` then prost's `encode`, the path `encode_protobuf` took
-//!   before the one-pass writer (`prism_otel::protobuf`), for comparison;
+//! - `prost`: `Encoder::encode` then prost's `encode`, the same bytes by the generic
+//!   encoder, for comparison with the one-pass writer (`prism_otel::protobuf`);
 //! - `otlp request`: `Encoder::encode` alone, the opentelemetry-proto message (what gRPC
 //!   hands tonic);
 //! - `otlp json`: `Encoder::encode_json`;
@@ -16,8 +16,8 @@
 //! each encode reads), the baseline rendering the same registry. A run without `--bench`
 //! (`cargo test --benches`) does N = 1,000 only.
 //!
-//! The goal: `otlp protobuf` at most 2x `prom 0.0.4` at 100,000 series. Each figure
-//! is the fastest of several samples taken in turns, as prism-prom's bench does.
+//! Each figure is the fastest of several samples taken in turns, as prism-prom's bench does.
+//! The current figures are in the crate's README.md ("Benchmark").
 
 #![allow(missing_docs)] // a bench binary
 

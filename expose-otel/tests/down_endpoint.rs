@@ -86,7 +86,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// delta baselines and the telemetry series all exist by then.
 const WARM_UP: usize = 50;
 /// Failed exports between the two readings. At the default 60 s interval, 300 failed
-/// exports are five hours of a collector that is down (the issue asks for one).
+/// exports are five hours of a collector that is down (an hour is the bound this test sets
+/// out to check).
 const MEASURED: usize = 300;
 
 /// What the live heap may grow by across the `MEASURED` failures.

@@ -1,19 +1,5 @@
 //! Render cost per series against the peers, and writer throughput during renders.
 //!
-//! Results of the first run (`cargo bench -p prism-prom`, 2 vCPUs, AMD EPYC, shared with
-//! other builds, load average about 3; Rust 1.95; ns per series). README.md also has two
-//! quiet runs, which the goals are judged on, what the goals were, and what the columns mean:
-//!
-//! | N | self-telemetry | core visit alone | prism 0.0.4 | prism OM | prism OM, no `_created` | prometheus-client 0.0.4 | prometheus-client OM | prometheus TextEncoder | metrics-exporter-prometheus | prism/pc 0.0.4 | prism/pc OM | prism no `_created`/pc OM | prometheus/prism | metrics-exporter/prism |
-//! |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-//! | 1000 | off | 14.6 | 102.3 | 149.3 | 100.8 | 79.4 | 81.2 | 353.5 | 689.9 | 1.29x | 1.84x | 1.24x | 3.5x | 6.7x |
-//! | 10000 | off | 14.9 | 104.3 | 155.8 | 103.0 | 82.2 | 84.0 | 749.2 | 748.2 | 1.27x | 1.85x | 1.23x | 7.2x | 7.2x |
-//! | 100000 | off | 17.8 | 120.6 | 175.5 | 119.5 | 205.3 | 125.4 | 1273.0 | 1502.3 | 0.59x | 1.40x | 0.95x | 10.6x | 12.5x |
-//!
-//! | writers alone | beside a render loop | beside a spinning thread (control) | render / alone | render / spin |
-//! |---:|---:|---:|---:|---:|
-//! | 47.9 | 42.8 | 50.0 | 89% | 86% |
-//!
 //! Run with `cargo bench -p prism-prom`. Prints two tables:
 //!
 //! 1. One counter family, 1 label, N series (N = 1,000, 10,000, 100,000), rendered into a
@@ -33,8 +19,8 @@
 //! Each render figure is the fastest of 15 samples of at least 40 ms of repeated work, the
 //! contenders taking turns sample by sample (see `race`). "core visit alone" is
 //! `Registry::visit` reading every label value and value and doing nothing with them: the
-//! share of prism's render that is core's read path. The results in README.md give the
-//! machine they ran on.
+//! share of prism's render that is core's read path. The current figures, with the machine
+//! they ran on, are in the crate's README.md ("Speed").
 
 #![allow(missing_docs)] // a bench binary
 
