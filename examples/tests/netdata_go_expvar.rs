@@ -10,11 +10,11 @@
 //! `CI=true` and prints one loud SKIPPED line otherwise.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
 use std::net::SocketAddr;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -69,8 +69,15 @@ impl Demo {
     /// every key the collector is configured for exists.
     fn wait_for_traffic(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.vars()["demo_requests"]["GET"]["200"].as_u64().unwrap_or(0) == 0 {
-            assert!(Instant::now() < deadline, "the demo served no GET 200 in 30 s");
+        while self.vars()["demo_requests"]["GET"]["200"]
+            .as_u64()
+            .unwrap_or(0)
+            == 0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the demo served no GET 200 in 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -145,7 +152,11 @@ fn netdata_go_expvar_collects_memstats_and_custom_variables_from_the_demo() {
         "demo_requests",
     ];
     for chart in expected {
-        assert_eq!(charts.get(chart), Some(&Value::Bool(true)), "chart {chart}: {result}");
+        assert_eq!(
+            charts.get(chart),
+            Some(&Value::Bool(true)),
+            "chart {chart}: {result}"
+        );
     }
     assert_eq!(charts.len(), expected.len(), "{result}");
 

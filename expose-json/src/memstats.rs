@@ -90,7 +90,11 @@ impl GoMemStats {
         // Go: HeapSys = HeapInuse + HeapIdle, HeapReleased <= HeapIdle, Sys = sum of *Sys.
         let heap_sys = self.proc.data.max(heap_inuse);
         let heap_idle = heap_sys - heap_inuse;
-        let heap_released = self.proc.data.saturating_sub(self.proc.rss_anon).min(heap_idle);
+        let heap_released = self
+            .proc
+            .data
+            .saturating_sub(self.proc.rss_anon)
+            .min(heap_idle);
         let stack = self.proc.stack;
         let sys = heap_sys.saturating_add(stack);
         let fields: [(&str, u64); 24] = [
@@ -187,7 +191,10 @@ mod tests {
         };
         let v = doc(&GoMemStats::from_parts(Some(alloc), proc));
         let u = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k}: {}", v[k]));
-        assert_eq!((u("Alloc"), u("HeapAlloc"), u("HeapInuse")), (4000, 4000, 4000));
+        assert_eq!(
+            (u("Alloc"), u("HeapAlloc"), u("HeapInuse")),
+            (4000, 4000, 4000)
+        );
         assert_eq!((u("TotalAlloc"), u("Mallocs"), u("Frees")), (9000, 10, 4));
         assert_eq!(u("HeapObjects"), 6);
         assert_eq!(u("HeapSys"), 100_000);
@@ -211,7 +218,10 @@ mod tests {
         let by_size = v["BySize"].as_array().unwrap();
         assert_eq!(by_size.len(), 61);
         assert_eq!(by_size[3]["Size"], 24);
-        assert_eq!((by_size[3]["Mallocs"].as_u64(), by_size[3]["Frees"].as_u64()), (Some(7), Some(2)));
+        assert_eq!(
+            (by_size[3]["Mallocs"].as_u64(), by_size[3]["Frees"].as_u64()),
+            (Some(7), Some(2))
+        );
         assert_eq!(by_size[60]["Size"], 18432);
     }
 

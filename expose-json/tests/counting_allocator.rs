@@ -23,7 +23,9 @@ fn u(v: &Value, key: &str) -> u64 {
 
 #[test]
 fn memstats_shows_what_the_counting_allocator_counted() {
-    let registry = prism_core::Registry::builder().self_telemetry(false).build();
+    let registry = prism_core::Registry::builder()
+        .self_telemetry(false)
+        .build();
     let vars = Vars::builder(&registry).cmdline(false).build();
 
     let before = memstats(&vars);

@@ -110,6 +110,9 @@ async fn the_global_handler_serves_what_the_package_functions_publish() {
     // Go's runtime.MemStats shape, which readers written for Go programs look for.
     assert!(doc["memstats"]["Mallocs"].is_u64(), "{doc}");
     assert!(doc["memstats"]["HeapInuse"].is_u64(), "{doc}");
-    assert_eq!(doc["memstats"]["PauseNs"].as_array().map(Vec::len), Some(256));
+    assert_eq!(
+        doc["memstats"]["PauseNs"].as_array().map(Vec::len),
+        Some(256)
+    );
     assert_eq!(doc["memstats"]["BySize"].as_array().map(Vec::len), Some(61));
 }

@@ -128,7 +128,10 @@ fn value(exposition: &Exposition, sample: &str, labels: &[(&str, &str)]) -> Stri
         .find(|s| {
             s.name == sample
                 && s.labels.len() == labels.len()
-                && s.labels.iter().zip(labels).all(|(a, b)| (&*a.0, &*a.1) == *b)
+                && s.labels
+                    .iter()
+                    .zip(labels)
+                    .all(|(a, b)| (&*a.0, &*a.1) == *b)
         });
     match found {
         Some(s) => s.value.text.clone(),
@@ -155,10 +158,7 @@ fn check_values(exposition: &Exposition) {
         "3"
     );
     assert_eq!(value(exposition, "queue_depth", &[]), "-2");
-    assert_eq!(
-        value(exposition, "svc_latency_seconds_count", &[]),
-        "2"
-    );
+    assert_eq!(value(exposition, "svc_latency_seconds_count", &[]), "2");
     assert_eq!(value(exposition, "jobs_total", &[]), "3");
     assert_eq!(value(exposition, "tasks_total", &[("kind", "plain")]), "2");
     assert_eq!(
@@ -178,7 +178,10 @@ fn check_values(exposition: &Exposition) {
     );
     // prism's self-telemetry comes along.
     assert!(
-        exposition.families.iter().any(|f| f.name.starts_with("prism_")),
+        exposition
+            .families
+            .iter()
+            .any(|f| f.name.starts_with("prism_")),
         "{exposition:#?}"
     );
     // The summary has no prometheus-client type: left out, not mangled.
