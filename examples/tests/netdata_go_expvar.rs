@@ -35,12 +35,17 @@ impl Demo {
             .spawn()
             .expect("the demo starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        // Held from here on, so that a panic below still kills and waits for the child.
+        let mut demo = Demo {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
         for line in BufReader::new(stdout).lines() {
             let line = line.expect("the demo's stdout");
             if let Some(rest) = line.strip_prefix("prism demo listening on http://") {
                 let addr = rest.split('/').next().unwrap_or_default();
-                let addr = addr.parse().expect("the address the demo prints");
-                return Demo { child, addr };
+                demo.addr = addr.parse().expect("the address the demo prints");
+                return demo;
             }
         }
         panic!("the demo ended without saying where it listens");
