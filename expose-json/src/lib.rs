@@ -67,8 +67,13 @@
 //! **The one difference:** NaN and the infinities are written as `null`. Go writes `NaN`,
 //! `+Inf` and `-Inf` there, which no JSON parser accepts.
 //!
-//! `memstats` differs by nature: Go fills it with its runtime's `MemStats`; prism with this
-//! process's figures from `/proc/self` (see [`VarsBuilder::memstats`]).
+//! `memstats` has every field of Go's `runtime.MemStats`, in Go's order and shape
+//! ([`MemStatsFormat::Go`], the default), filled with this process's figures: the
+//! allocation counts of [`CountingAllocator`] when it is the global allocator, memory
+//! sizes from `/proc/self/status`, and zeros for what only a garbage collector has (no
+//! pauses, `NumGC` 0, `EnableGC` false). [`MemStatsFormat::Process`] shows the
+//! `/proc/self` figures under descriptive names instead (see
+//! [`VarsBuilder::memstats_format`]).
 //!
 //! # Registry families
 //!
@@ -111,10 +116,13 @@
 //!   and `global_handler()` is Go's zero-argument `expvar.Handler()` over [`global()`].
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the one `unsafe impl GlobalAlloc` of `CountingAllocator`
+// (src/alloc.rs) carries a targeted `allow`; nothing else may use `unsafe`.
+#![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod alloc;
 mod error;
 mod family;
 mod format;
@@ -122,18 +130,21 @@ mod format;
 mod http;
 mod map;
 mod marshal;
+mod memstats;
 mod name;
 mod process;
 mod render;
 mod var;
 mod vars;
 
+pub use alloc::{alloc_stats, AllocStats, CountingAllocator, SizeClass, SIZE_CLASSES};
 pub use error::Error;
 pub use format::go_lossy;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use http::{global_handler, handler, router, CONTENT_TYPE_JSON, DEBUG_VARS_PATH};
 pub use map::{Map, MAP_KEY_LABEL};
+pub use memstats::MemStatsFormat;
 pub use name::metric_name;
 pub use var::{Float, Func, Int, StringVar, Var};
 pub use vars::{global, Vars, VarsBuilder};

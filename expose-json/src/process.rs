@@ -1,5 +1,6 @@
-//! The two variables Go's expvar always publishes: `cmdline` (the process arguments) and
-//! `memstats` (here: the process's own figures from `/proc/self`).
+//! The two variables Go's expvar always publishes: `cmdline` (the process arguments) and,
+//! for [`MemStatsFormat::Process`](crate::MemStatsFormat::Process), `memstats` as the
+//! process's own figures from `/proc/self` (the Go-shaped `memstats` is in `memstats.rs`).
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -145,7 +146,7 @@ impl MemStats {
 }
 
 /// `VmRSS:    1234 kB` -> 1234.
-fn status_field(status: &str, field: &str) -> Option<u64> {
+pub(crate) fn status_field(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     line[field.len()..].split_whitespace().next()?.parse().ok()
 }

@@ -15,6 +15,7 @@ use serde_json::ser::Formatter;
 
 use crate::family::FamilyRows;
 use crate::format::{self, GoFormatter, Style};
+use crate::memstats::{GoMemStats, MemStatsFormat};
 use crate::process::{self, Cmdline, MemStats};
 use crate::var::Var;
 
@@ -25,8 +26,8 @@ pub(crate) enum Entry {
     Var(Arc<str>, Var),
     /// `cmdline`.
     Cmdline,
-    /// `memstats`.
-    MemStats,
+    /// `memstats`, in this format.
+    MemStats(MemStatsFormat),
 }
 
 impl Entry {
@@ -34,7 +35,7 @@ impl Entry {
         match self {
             Entry::Var(key, _) => key,
             Entry::Cmdline => "cmdline",
-            Entry::MemStats => "memstats",
+            Entry::MemStats(_) => "memstats",
         }
     }
 }
@@ -101,7 +102,8 @@ impl<W: ?Sized + Write> TopLevel<'_, W> {
             match &entry {
                 Entry::Var(_, var) => var.write_json(self.w, 0)?,
                 Entry::Cmdline => process::write_cmdline(self.w, self.cmdline)?,
-                Entry::MemStats => MemStats::read().write_json(self.w)?,
+                Entry::MemStats(MemStatsFormat::Go) => GoMemStats::read().write_json(self.w)?,
+                Entry::MemStats(MemStatsFormat::Process) => MemStats::read().write_json(self.w)?,
             }
         }
         Ok(())

@@ -11,6 +11,7 @@ use prism_core::Registry;
 
 use crate::error::Error;
 use crate::map::Map;
+use crate::memstats::MemStatsFormat;
 use crate::name::metric_name;
 use crate::process::Cmdline;
 use crate::render::{self, Entry};
@@ -59,7 +60,8 @@ struct Inner {
     registry: Registry,
     published: RwLock<Published>,
     cmdline: Cmdline,
-    memstats: bool,
+    /// `None`: left out.
+    memstats: Option<MemStatsFormat>,
 }
 
 /// Copy-on-write, so that a render takes two reference counts under the lock and nothing
@@ -83,6 +85,7 @@ impl Vars {
             registry: registry.clone(),
             cmdline: Cmdline::Process,
             memstats: true,
+            memstats_format: MemStatsFormat::Go,
         }
     }
 
@@ -252,8 +255,8 @@ impl Vars {
         if !matches!(self.inner.cmdline, Cmdline::Off) {
             builtins.push(Entry::Cmdline);
         }
-        if self.inner.memstats {
-            builtins.push(Entry::MemStats);
+        if let Some(format) = self.inner.memstats {
+            builtins.push(Entry::MemStats(format));
         }
         let mut builtins = builtins.into_iter().peekable();
         for (key, var) in published.vars.iter() {
@@ -303,6 +306,7 @@ pub struct VarsBuilder {
     registry: Registry,
     cmdline: Cmdline,
     memstats: bool,
+    memstats_format: MemStatsFormat,
 }
 
 impl VarsBuilder {
@@ -324,13 +328,37 @@ impl VarsBuilder {
         self
     }
 
-    /// Whether the document holds `memstats` (default: yes). Go puts its runtime's
-    /// `MemStats` there; prism puts the process's figures from `/proc/self`:
-    /// `cpu_system_seconds`, `cpu_user_seconds`, `max_open_files`, `open_files`,
-    /// `resident_bytes`, `resident_peak_bytes`, `start_time_unix_seconds`, `threads` and
-    /// `virtual_bytes`, each left out where it cannot be read (on other systems, all of them).
+    /// Whether the document holds `memstats` (default: yes, in
+    /// [`MemStatsFormat::Go`], every field of Go's `runtime.MemStats`, so that tools
+    /// written for Go programs read it; [`memstats_format`](Self::memstats_format)
+    /// chooses another). Leave it out when memory figures should not be public.
     pub fn memstats(mut self, on: bool) -> Self {
         self.memstats = on;
+        self
+    }
+
+    /// Which figures `memstats` holds: [`MemStatsFormat::Go`] (the default) or [`MemStatsFormat::Process`] (the `/proc/self` figures under descriptive
+    /// names).
+    ///
+    /// ```
+    /// use prism_json::{MemStatsFormat, Vars};
+    ///
+    /// let registry = prism_core::Registry::builder().self_telemetry(false).build();
+    /// let go = Vars::builder(&registry).cmdline(false).build();
+    /// let doc: serde_json::Value = serde_json::from_str(&go.render_to_string())?;
+    /// assert!(doc["memstats"]["Mallocs"].is_u64());
+    /// assert_eq!(doc["memstats"]["PauseNs"].as_array().map(Vec::len), Some(256));
+    ///
+    /// let process = Vars::builder(&registry)
+    ///     .cmdline(false)
+    ///     .memstats_format(MemStatsFormat::Process)
+    ///     .build();
+    /// let doc: serde_json::Value = serde_json::from_str(&process.render_to_string())?;
+    /// assert!(doc["memstats"].get("Mallocs").is_none());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn memstats_format(mut self, format: MemStatsFormat) -> Self {
+        self.memstats_format = format;
         self
     }
 
@@ -341,7 +369,7 @@ impl VarsBuilder {
                 registry: self.registry,
                 published: RwLock::default(),
                 cmdline: self.cmdline,
-                memstats: self.memstats,
+                memstats: self.memstats.then_some(self.memstats_format),
             }),
         }
     }

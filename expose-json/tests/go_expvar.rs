@@ -470,8 +470,9 @@ fn without_memstats(doc: &str) -> String {
     format!("{{\n{}\n}}\n", kept.join(",\n"))
 }
 
-fn run(scenario: &Scenario) {
-    let Some(program) = go_program() else { return };
+/// What Go's expvar handler serves for the scenario, or `None` when Go is skipped.
+fn go_document(scenario: &Scenario) -> Option<String> {
+    let program = go_program()?;
     // Go's side.
     let script: Vec<Value> = scenario
         .families
@@ -511,10 +512,17 @@ fn run(scenario: &Scenario) {
         "{}: Go's content type",
         scenario.name
     );
-    let go = String::from_utf8(out.stdout).expect("Go wrote UTF-8");
     std::fs::remove_file(&script_path).ok();
+    Some(String::from_utf8(out.stdout).expect("Go wrote UTF-8"))
+}
 
-    // prism's side.
+/// What [`Vars`] renders for the scenario, with its defaults (Go-shaped `memstats`).
+fn prism_document(scenario: &Scenario) -> String {
+    let args: Vec<OsString> = scenario
+        .args
+        .iter()
+        .map(|a| OsString::from_vec(a.clone()))
+        .collect();
     let registry = Registry::builder().self_telemetry(false).build();
     for family in &scenario.families {
         family.register(&registry);
@@ -524,7 +532,14 @@ fn run(scenario: &Scenario) {
     for op in &scenario.ops {
         op.apply(&vars, &mut table);
     }
-    let ours = vars.render_to_string();
+    vars.render_to_string()
+}
+
+fn run(scenario: &Scenario) {
+    let Some(go) = go_document(scenario) else {
+        return;
+    };
+    let ours = prism_document(scenario);
 
     let (go_cut, ours_cut) = (without_memstats(&go), without_memstats(&ours));
     if go_cut != ours_cut {
@@ -643,6 +658,102 @@ impl Names {
 #[test]
 fn empty_document() {
     run(&Scenario::new("empty"));
+}
+
+/// A JSON value's shape: object keys in document order, array lengths, leaf types.
+/// serde_json's `Value` sorts keys, so the order is read with a visitor of its own.
+#[derive(Debug, PartialEq)]
+enum Shape {
+    Bool,
+    Number,
+    Other,
+    Array(Vec<Shape>),
+    Object(Vec<(String, Shape)>),
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                Ok(Shape::Bool)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                Ok(Shape::Number)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                Ok(Shape::Number)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                Ok(Shape::Number)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Shape, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = a.next_element()? {
+                    items.push(item);
+                }
+                Ok(Shape::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Shape, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = a.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Shape::Object(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `memstats` entry's JSON text.
+fn memstats_of(doc: &str) -> &str {
+    entries(doc)
+        .into_iter()
+        .find_map(|e| e.strip_prefix("\"memstats\": "))
+        .unwrap_or_else(|| panic!("no memstats in {doc:?}"))
+}
+
+/// `memstats` has Go's `runtime.MemStats` shape: the same keys in the same order, the same
+/// array lengths and the same leaf types, compact as `json.Marshal` writes it, with Go's
+/// size classes in `BySize`.
+#[test]
+fn memstats_has_gos_shape() {
+    let scenario = Scenario::new("memstats");
+    let Some(go) = go_document(&scenario) else {
+        return;
+    };
+    let ours = prism_document(&scenario);
+    let (go, ours) = (memstats_of(&go), memstats_of(&ours));
+    let shape = |text: &str| serde_json::from_str::<Shape>(text).unwrap();
+    assert_eq!(shape(ours), shape(go), "\n  go:    {go}\n  prism: {ours}");
+    // Compact, as json.Marshal writes: no space outside strings (there are no strings).
+    assert!(!go.contains(' ') && !ours.contains(' '));
+    let sizes = |text: &str| -> Vec<u64> {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["BySize"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["Size"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(sizes(ours), sizes(go));
+    let key_count = |text: &str| match shape(text) {
+        Shape::Object(entries) => entries.len(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(key_count(ours), 32);
 }
 
 #[test]

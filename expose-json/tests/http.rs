@@ -94,7 +94,7 @@ async fn the_handler_mounts_anywhere_and_sees_later_updates() {
 }
 
 /// `global_handler()` serves the process-wide variables the package-level functions publish
-/// into, as Go's `expvar.Handler()` does, with `cmdline` and `memstats` beside them.
+/// into, as Go's `expvar.Handler()` does, with `cmdline` and a Go-shaped `memstats` beside them.
 #[tokio::test]
 async fn the_global_handler_serves_what_the_package_functions_publish() {
     let requests = prism_json::new_int("http_test_global_requests").unwrap();
@@ -107,5 +107,12 @@ async fn the_global_handler_serves_what_the_package_functions_publish() {
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(doc["http_test_global_requests"], 7);
     assert!(doc["cmdline"].is_array(), "{doc}");
-    assert!(doc["memstats"].is_object(), "{doc}");
+    // Go's runtime.MemStats shape, which readers written for Go programs look for.
+    assert!(doc["memstats"]["Mallocs"].is_u64(), "{doc}");
+    assert!(doc["memstats"]["HeapInuse"].is_u64(), "{doc}");
+    assert_eq!(
+        doc["memstats"]["PauseNs"].as_array().map(Vec::len),
+        Some(256)
+    );
+    assert_eq!(doc["memstats"]["BySize"].as_array().map(Vec::len), Some(61));
 }

@@ -237,7 +237,7 @@ impl FamilyBuf {
     }
 
     /// Encodes the buffered family through prometheus-client.
-    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+    pub(crate) fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
         let mut metric = encoder.encode_descriptor(
             &self.name[..self.stem_len],
             &self.help,
@@ -425,10 +425,10 @@ impl Bridge {
 }
 
 impl Collector for Bridge {
-    fn encode(&self, encoder: DescriptorEncoder<'_>) -> fmt::Result {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
         let family = self.slot().clone();
         match family {
-            Some(family) if !family.samples.is_empty() => family.encode(encoder),
+            Some(family) if !family.samples.is_empty() => family.encode(&mut encoder),
             _ => Ok(()),
         }
     }

@@ -99,6 +99,12 @@
 //!   prints `x_seconds_seconds`; core names already end in their unit, so the bridge passes
 //!   the name without it.
 //!
+//! # Inside a prometheus-client registry
+//!
+//! A service that already serves a `prometheus_client::registry::Registry` adds a prism
+//! registry to it with [`RegistryCollector`] (`register_collector`); see its docs for what
+//! prometheus-client's collector API cannot carry (summaries, `_created`).
+//!
 //! # Feature `axum`
 //!
 //! `router` (and `route`, to mount it at another path) serves `GET` and `HEAD /metrics` with
@@ -111,12 +117,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bridge;
+mod collector;
 mod format;
 #[cfg(feature = "axum")]
 mod http;
 mod render;
 mod text;
 
+pub use collector::RegistryCollector;
 pub use format::{
     Format, OPENMETRICS_0_0_1_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE,
 };

@@ -30,6 +30,11 @@ use prism::{
     WindowedRate,
 };
 
+/// Counts every allocation, so that `memstats` in `/debug/vars` shows real `Alloc`,
+/// `TotalAlloc`, `Mallocs` and `Frees`.
+#[global_allocator]
+static ALLOC: prism::json::CountingAllocator = prism::json::CountingAllocator::new();
+
 const DEFAULT_LISTEN: &str = "127.0.0.1:9898";
 const USAGE: &str = "usage: demo [--listen ADDR]   (default 127.0.0.1:9898)";
 
