@@ -74,6 +74,15 @@ pub enum Error {
         /// The limit given.
         limit: usize,
     },
+    /// A constant label a [`Scope`](crate::Scope) was asked to add: its name is not a
+    /// valid label name or is already a constant label of the scope, or its value cannot be
+    /// stored.
+    InvalidConstLabel {
+        /// The label name as given.
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A label lookup with the wrong number of values.
     LabelCount {
         /// The number of label names the family was built with.
@@ -95,7 +104,7 @@ impl Error {
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
             | Error::InvalidCardinalityLimit { family, .. } => Some(family),
-            Error::LabelCount { .. } => None,
+            Error::LabelCount { .. } | Error::InvalidConstLabel { .. } => None,
         }
     }
 }
@@ -132,7 +141,8 @@ impl fmt::Display for Error {
             Error::AlreadyRegistered { name } => write!(
                 f,
                 "a metric named {name:?} is already registered; keep the handle from the first \
-                 registration, or call `get_or_register` to share it"
+                 registration, or call `get_or_register` to share it (scopes with the same \
+                 prefix share names whatever their constant labels: give each its own prefix)"
             ),
             Error::Clash {
                 name,
@@ -160,6 +170,11 @@ impl fmt::Display for Error {
                  split the family by a label with few values, or drop the label whose values \
                  explode",
                 crate::family::MAX_CARDINALITY_LIMIT
+            ),
+            Error::InvalidConstLabel { label, reason } => write!(
+                f,
+                "invalid constant label {label:?} for a scope: {reason}; label names match \
+                 [a-zA-Z_][a-zA-Z0-9_]* and must not start with `__`"
             ),
             Error::LabelCount { expected, got } => write!(
                 f,

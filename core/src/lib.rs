@@ -83,6 +83,7 @@ mod rate;
 mod read;
 mod registry;
 mod ring;
+mod scope;
 mod sharded;
 mod sloppy;
 mod striped;
@@ -125,6 +126,7 @@ pub use read::{
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
 pub use ring::MAX_SLOT_DURATION;
+pub use scope::{Scope, MAX_CONST_LABELS};
 pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
 pub use sloppy::{LocalCounter, SloppyCounter};
 pub use striped::{StripedCounter, MAX_STRIPES};
