@@ -74,6 +74,14 @@ pub enum Error {
         /// The limit given.
         limit: usize,
     },
+    /// An [`expire_after`](crate::FamilyBuilder::expire_after) of zero, which would remove
+    /// every series at once, or above [`MAX_EXPIRE_AFTER`](crate::MAX_EXPIRE_AFTER).
+    InvalidExpiry {
+        /// The family it was given for (empty before registration).
+        family: String,
+        /// The duration given.
+        after: std::time::Duration,
+    },
     /// A constant label a [`Scope`](crate::Scope) was asked to add: its name is not a
     /// valid label name or is already a constant label of the scope, or its value cannot be
     /// stored.
@@ -103,7 +111,8 @@ impl Error {
             Error::InvalidLabelName { family, .. }
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
-            | Error::InvalidCardinalityLimit { family, .. } => Some(family),
+            | Error::InvalidCardinalityLimit { family, .. }
+            | Error::InvalidExpiry { family, .. } => Some(family),
             Error::LabelCount { .. } | Error::InvalidConstLabel { .. } => None,
         }
     }
@@ -170,6 +179,18 @@ impl fmt::Display for Error {
                  split the family by a label with few values, or drop the label whose values \
                  explode",
                 crate::family::MAX_CARDINALITY_LIMIT
+            ),
+            Error::InvalidExpiry { family, after } if after.is_zero() => write!(
+                f,
+                "expire_after of zero for {family:?} would remove every series as soon as a read \
+                 saw it; give the time a series may stay unchanged, longer than the interval \
+                 between reads (scrapes)"
+            ),
+            Error::InvalidExpiry { family, after } => write!(
+                f,
+                "expire_after of {after:?} for {family:?} is above the most a family accepts \
+                 ({:?}); remove such series by hand with `Family::remove`",
+                crate::MAX_EXPIRE_AFTER
             ),
             Error::InvalidConstLabel { label, reason } => write!(
                 f,

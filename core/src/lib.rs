@@ -64,6 +64,7 @@ mod counter;
 mod counts;
 mod cpu;
 mod error;
+pub mod expiry;
 mod extremum;
 mod family;
 mod func;
@@ -98,6 +99,7 @@ pub use capped::Capped;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use counter::{Counter, FloatCounter};
 pub use error::Error;
+pub use expiry::MAX_EXPIRE_AFTER;
 pub use extremum::{Max, Min};
 pub use family::{
     Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT, MAX_CARDINALITY_LIMIT,

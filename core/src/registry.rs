@@ -117,6 +117,9 @@ mod sealed {
         /// What the telemetry needs besides values: read from the family's own counts,
         /// never from its series.
         fn stats(&self) -> FamilyStats;
+        /// Removes idle series of a family built with expiry
+        /// ([`Family::expire_idle`]); nothing for the others.
+        fn expire(&self) {}
         fn as_any(&self) -> &dyn Any;
     }
 
@@ -309,6 +312,10 @@ impl<M: Metric> Collect for Family<M> {
             .then(|| Box::new(self.read_ahead_values()) as Box<dyn ReadAhead>)
     }
 
+    fn expire(&self) {
+        self.expire_idle();
+    }
+
     fn stats(&self) -> FamilyStats {
         FamilyStats {
             exposed_series: self.exposed_series(),
@@ -434,7 +441,8 @@ impl Registry {
     }
 
     /// Reads every family: registered ones and the self-telemetry, in name order, each
-    /// series read once.
+    /// series read once (twice in a family with expiry: the first read removes its idle
+    /// series, see [`Family::expire_idle`]).
     ///
     /// `prism_updates` sums the counters of every family, those named after it too, so that
     /// when its turn comes the counting families still ahead (those whose names sort after
@@ -446,6 +454,11 @@ impl Registry {
             let entries: Vec<Arc<Entry>> = state.families.values().cloned().collect();
             (entries, state.unregistered_updates)
         };
+        // Before anything is read, so that the telemetry's counts and the families' series
+        // agree on what expired.
+        for entry in &entries {
+            entry.collector.expire();
+        }
         if !self.inner.self_telemetry {
             for entry in &entries {
                 entry.visit(visitor, None);
