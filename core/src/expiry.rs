@@ -41,7 +41,8 @@ pub const MAX_EXPIRE_AFTER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 pub(crate) struct Expiry<M> {
     pub(crate) after: Duration,
     clock: Arc<dyn Clock>,
-    /// Held for a whole sweep, removals included, so that sweeps run one at a time.
+    /// Held while a sweep compares and notes values; never while a metric is read (a
+    /// closure-backed metric runs user code) nor across removals.
     seen: Mutex<Seen<M>>,
 }
 
@@ -80,21 +81,18 @@ impl<M: Metric> Expiry<M> {
         }
     }
 
-    /// One sweep over `live` (the family's live series): notes each series' value, and
-    /// hands the idle ones to `remove` while the sweep still holds its lock. Entries of
-    /// series no longer live are dropped. Returns what `remove` returns.
-    pub(crate) fn sweep(
-        &self,
-        live: &[SeriesArc<M>],
-        remove: impl FnOnce(Vec<Idle<M>>) -> usize,
-    ) -> usize {
+    /// One sweep over `live` (the family's live series): reads and notes each series'
+    /// value, and returns the idle ones. Entries of series no longer live are dropped.
+    pub(crate) fn sweep(&self, live: &[SeriesArc<M>]) -> Vec<Idle<M>> {
+        // Read before the lock: a closure-backed metric may read the registry, and so sweep
+        // this family, from inside its read.
+        let values: Vec<Value> = live.iter().map(|s| s.metric.read()).collect();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.now();
         seen.sweep += 1;
         let sweep = seen.sweep;
         let mut idle = Vec::new();
-        for series in live {
-            let value = series.metric.read();
+        for (series, value) in live.iter().zip(values) {
             let key = triomphe::Arc::as_ptr(series) as usize;
             match seen.series.get_mut(&key) {
                 Some(watch) if unchanged(&watch.value, &value) => {
@@ -130,10 +128,7 @@ impl<M: Metric> Expiry<M> {
         // Removed by hand, cleared or expired since: no longer watched, and no longer kept
         // alive by the watch.
         seen.series.retain(|_, watch| watch.sweep == sweep);
-        if idle.is_empty() {
-            return 0;
-        }
-        remove(idle)
+        idle
     }
 }
 

@@ -385,7 +385,7 @@ impl<M: Metric> Family<M> {
     pub fn expire_idle(&self) -> usize {
         let inner = &*self.inner;
         match &inner.expiry {
-            Some(expiry) => expiry.sweep(&inner.read_order(), |idle| inner.remove_idle(idle)),
+            Some(expiry) => inner.remove_idle(expiry.sweep(&inner.read_order())),
             None => 0,
         }
     }
@@ -697,11 +697,19 @@ pub(crate) struct SeriesRef<'a, M> {
 }
 
 impl<M: Metric> Inner<M> {
-    /// Removes the series an expiry sweep found idle, each only if it is still in its table
-    /// and still holds the value the sweep saw (an update since keeps it); returns how many
-    /// it removed. Each changed shard is copied and stored once; what the removed series
-    /// counted is retired as [`Family::remove`] retires it.
+    /// Removes the series an expiry sweep found idle, each only if it still holds the value
+    /// the sweep saw (an update since keeps it) and is still in its table (not removed, nor
+    /// replaced by a new series of its label set, since); returns how many it removed. Each
+    /// changed shard is copied and stored once; what the removed series counted is retired
+    /// as [`Family::remove`] retires it, so an update that lands on a series between the
+    /// check and the removal still counts in `prism_updates`.
     fn remove_idle(&self, mut idle: Vec<crate::expiry::Idle<M>>) -> usize {
+        // Checked before the lock: a closure-backed metric's read runs user code, which may
+        // look up in this family.
+        idle.retain(|i| crate::expiry::unchanged(&i.series.metric.read(), &i.value));
+        if idle.is_empty() {
+            return 0;
+        }
         let _write = self.lock();
         let hash = |s: &SeriesArc<M>| s.labels.hash(self.seed);
         idle.sort_unstable_by_key(|i| self.shard_index(hash(&i.series)));
@@ -714,9 +722,6 @@ impl<M: Metric> Inner<M> {
             let mut table = (*shard.table.load_full()).clone();
             let before = removed.len();
             for i in group {
-                if !crate::expiry::unchanged(&i.series.metric.read(), &i.value) {
-                    continue;
-                }
                 let found =
                     table.find_entry(hash(&i.series), |s| triomphe::Arc::ptr_eq(s, &i.series));
                 if let Ok(entry) = found {

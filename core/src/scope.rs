@@ -87,8 +87,8 @@ impl Naming {
 /// // Nested: prefixes join with `_`, labels accumulate.
 /// let pool = scope.prefix("pool")?.label("pool", "main")?;
 /// pool.register("connections", "Open connections.", Counter::new())?;
-/// let family = registry.snapshot();
-/// let family = family.family("mylib_pool_connections").unwrap();
+/// let read = registry.snapshot();
+/// let family = read.family("mylib_pool_connections").unwrap();
 /// assert_eq!(family.descriptor.label_names(), ["instance", "pool"]);
 /// # Ok::<(), prism_core::Error>(())
 /// ```

@@ -263,3 +263,35 @@ fn one_sweep_removes_exactly_the_idle_series_across_shards() {
     assert_eq!(f.len(), 200);
     assert_eq!(updates(&read), 600 + 4 * 200);
 }
+
+/// A closure-backed metric's read runs user code: the sweep reads it holding no lock of the
+/// family, so a closure that looks up in its own family neither deadlocks nor panics.
+#[test]
+fn a_closure_read_by_the_sweep_may_look_up_in_its_own_family() {
+    use std::sync::{Arc, OnceLock};
+
+    use prism_core::GaugeFn;
+
+    let clock = ManualClock::new();
+    let cell: Arc<OnceLock<Family<GaugeFn>>> = Arc::new(OnceLock::new());
+    let inside = cell.clone();
+    let f = Family::<GaugeFn>::builder(["k"])
+        .expire_after(AFTER)
+        .clock(clock.clone())
+        .build_with(move || {
+            let family = inside.clone();
+            GaugeFn::new(move || {
+                if let Some(f) = family.get() {
+                    // A new label set each read: an insert, under the family's write lock.
+                    f.with(&[format!("side{}", f.len())], |_| ());
+                }
+                7_i64
+            })
+        })
+        .unwrap();
+    cell.set(f.clone()).ok().unwrap();
+    f.with(&["a"], |_| ());
+    f.expire_idle();
+    clock.advance(AFTER);
+    assert!(f.expire_idle() >= 1, "unchanged closures expire");
+}
