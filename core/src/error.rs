@@ -74,6 +74,23 @@ pub enum Error {
         /// The limit given.
         limit: usize,
     },
+    /// An [`expire_after`](crate::FamilyBuilder::expire_after) of zero, which would remove
+    /// every series at once, or above [`MAX_EXPIRE_AFTER`](crate::MAX_EXPIRE_AFTER).
+    InvalidExpiry {
+        /// The family it was given for (empty before registration).
+        family: String,
+        /// The duration given.
+        after: std::time::Duration,
+    },
+    /// A constant label a [`Scope`](crate::Scope) was asked to add: its name is not a
+    /// valid label name or is already a constant label of the scope, or its value cannot be
+    /// stored.
+    InvalidConstLabel {
+        /// The label name as given.
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A label lookup with the wrong number of values.
     LabelCount {
         /// The number of label names the family was built with.
@@ -94,8 +111,9 @@ impl Error {
             Error::InvalidLabelName { family, .. }
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
-            | Error::InvalidCardinalityLimit { family, .. } => Some(family),
-            Error::LabelCount { .. } => None,
+            | Error::InvalidCardinalityLimit { family, .. }
+            | Error::InvalidExpiry { family, .. } => Some(family),
+            Error::LabelCount { .. } | Error::InvalidConstLabel { .. } => None,
         }
     }
 }
@@ -132,7 +150,8 @@ impl fmt::Display for Error {
             Error::AlreadyRegistered { name } => write!(
                 f,
                 "a metric named {name:?} is already registered; keep the handle from the first \
-                 registration, or call `get_or_register` to share it"
+                 registration, or call `get_or_register` to share it (scopes with the same \
+                 prefix share names whatever their constant labels: give each its own prefix)"
             ),
             Error::Clash {
                 name,
@@ -160,6 +179,23 @@ impl fmt::Display for Error {
                  split the family by a label with few values, or drop the label whose values \
                  explode",
                 crate::family::MAX_CARDINALITY_LIMIT
+            ),
+            Error::InvalidExpiry { family, after } if after.is_zero() => write!(
+                f,
+                "expire_after of zero for {family:?} would remove every series as soon as a read \
+                 saw it; give the time a series may stay unchanged, longer than the interval \
+                 between reads (scrapes)"
+            ),
+            Error::InvalidExpiry { family, after } => write!(
+                f,
+                "expire_after of {after:?} for {family:?} is above the most a family accepts \
+                 ({:?}); remove such series by hand with `Family::remove`",
+                crate::MAX_EXPIRE_AFTER
+            ),
+            Error::InvalidConstLabel { label, reason } => write!(
+                f,
+                "invalid constant label {label:?} for a scope: {reason}; label names match \
+                 [a-zA-Z_][a-zA-Z0-9_]* and must not start with `__`"
             ),
             Error::LabelCount { expected, got } => write!(
                 f,

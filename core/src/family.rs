@@ -36,13 +36,16 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::expiry::{Expiry, MAX_EXPIRE_AFTER};
 use crate::labels::{Key, LabelValues, Values, MAX_LABEL_VALUE_BYTES, PACKED};
 use crate::metric::{Metric, Value};
 use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
@@ -98,7 +101,7 @@ struct ReadOrder<M> {
     version: u64,
     series: Arc<[SeriesArc<M>]>,
 }
-type SeriesArc<M> = triomphe::Arc<Series<M>>;
+pub(crate) type SeriesArc<M> = triomphe::Arc<Series<M>>;
 
 /// One shard: its table, and how many tables were stored in it, which tells a thread's
 /// copy of the table (in [`Local`]) apart from the current one.
@@ -208,6 +211,8 @@ struct Inner<M: Metric> {
     overflow: OnceLock<SeriesArc<M>>,
     /// Where dropped updates go under [`Overflow::Drop`]: never read.
     sink: M,
+    /// Removal of idle series, when built with `expire_after`.
+    expiry: Option<Expiry<M>>,
     make: MakeFn<M>,
 }
 
@@ -246,6 +251,8 @@ impl<M: Metric> Family<M> {
             label_names: label_names.into_iter().map(Into::into).collect(),
             limit: DEFAULT_CARDINALITY_LIMIT,
             overflow: Overflow::default(),
+            expire_after: None,
+            clock: None,
             metric: PhantomData,
         }
     }
@@ -362,6 +369,31 @@ impl<M: Metric> Family<M> {
         }
         inner.len.store(0, Ordering::Relaxed);
         inner.retire(removed.iter().flat_map(|table| table.iter()));
+    }
+
+    /// Removes the series idle for the family's [`expire_after`](FamilyBuilder::expire_after)
+    /// (see [`expiry`](crate::expiry) for how idleness is seen) and returns how many it
+    /// removed; 0 for a family built without expiry. Every read of a registry runs it on
+    /// the families it holds before reading them; call it yourself for a family read
+    /// otherwise. What the removed series counted stays in `prism_updates`, as with
+    /// [`remove`](Self::remove); a label set looked up again starts a new series, from zero,
+    /// with a new start time.
+    ///
+    /// A handle kept from [`get`](Self::get) outlives its series' expiry as it outlives a
+    /// removal: its updates then reach no registry. In a family with expiry, look the series
+    /// up on each update ([`with`](Self::with), or `get` without keeping the handle).
+    pub fn expire_idle(&self) -> usize {
+        let inner = &*self.inner;
+        match &inner.expiry {
+            Some(expiry) => inner.remove_idle(expiry.sweep(&inner.read_order())),
+            None => 0,
+        }
+    }
+
+    /// How long a series may stay unchanged before it is removed, if the family was built
+    /// with [`expire_after`](FamilyBuilder::expire_after).
+    pub fn expire_after(&self) -> Option<Duration> {
+        self.inner.expiry.as_ref().map(|e| e.after)
     }
 
     /// The number of live series, the overflow series excluded.
@@ -665,6 +697,47 @@ pub(crate) struct SeriesRef<'a, M> {
 }
 
 impl<M: Metric> Inner<M> {
+    /// Removes the series an expiry sweep found idle, each only if it still holds the value
+    /// the sweep saw (an update since keeps it) and is still in its table (not removed, nor
+    /// replaced by a new series of its label set, since); returns how many it removed. Each
+    /// changed shard is copied and stored once; what the removed series counted is retired
+    /// as [`Family::remove`] retires it, so an update that lands on a series between the
+    /// check and the removal still counts in `prism_updates`.
+    fn remove_idle(&self, mut idle: Vec<crate::expiry::Idle<M>>) -> usize {
+        // Checked before the lock: a closure-backed metric's read runs user code, which may
+        // look up in this family.
+        idle.retain(|i| crate::expiry::unchanged(&i.series.metric.read(), &i.value));
+        if idle.is_empty() {
+            return 0;
+        }
+        let _write = self.lock();
+        let hash = |s: &SeriesArc<M>| s.labels.hash(self.seed);
+        idle.sort_unstable_by_key(|i| self.shard_index(hash(&i.series)));
+        let mut removed = Vec::new();
+        for group in idle
+            .chunk_by(|a, b| self.shard_index(hash(&a.series)) == self.shard_index(hash(&b.series)))
+        {
+            let index = self.shard_index(hash(&group[0].series));
+            let shard = &self.shards[index];
+            let mut table = (*shard.table.load_full()).clone();
+            let before = removed.len();
+            for i in group {
+                let found =
+                    table.find_entry(hash(&i.series), |s| triomphe::Arc::ptr_eq(s, &i.series));
+                if let Ok(entry) = found {
+                    removed.push(entry.remove().0);
+                }
+            }
+            if removed.len() > before {
+                let (stores, table) = shard.store(table);
+                self.remember(index, stores, &table);
+            }
+        }
+        self.len.fetch_sub(removed.len(), Ordering::Relaxed);
+        self.retire(removed.iter());
+        removed.len()
+    }
+
     /// What `value`, read from one of this family's series, adds to `prism_updates`.
     #[inline]
     fn updates_in(&self, value: &Value) -> u64 {
@@ -775,6 +848,7 @@ impl<M: Metric> fmt::Debug for Family<M> {
             .field("overflow", &self.inner.overflow_policy)
             .field("refused", &self.refused())
             .field("arity_errors", &self.arity_errors())
+            .field("expire_after", &self.expire_after())
             .finish()
     }
 }
@@ -784,6 +858,8 @@ pub struct FamilyBuilder<M> {
     label_names: Vec<String>,
     limit: usize,
     overflow: Overflow,
+    expire_after: Option<Duration>,
+    clock: Option<Arc<dyn Clock>>,
     metric: PhantomData<fn() -> M>,
 }
 
@@ -793,6 +869,7 @@ impl<M> fmt::Debug for FamilyBuilder<M> {
             .field("label_names", &self.label_names)
             .field("limit", &self.limit)
             .field("overflow", &self.overflow)
+            .field("expire_after", &self.expire_after)
             .finish()
     }
 }
@@ -808,6 +885,38 @@ impl<M: Metric> FamilyBuilder<M> {
     /// What happens to label sets past the limit (default [`Overflow::Series`]).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
+        self
+    }
+
+    /// Removes each series whose value has not changed for `after`, as seen by the reads
+    /// of the registry (see [`Family::expire_idle`]); what it counted stays in
+    /// `prism_updates`. `build` refuses zero and anything above [`MAX_EXPIRE_AFTER`]. The
+    /// overflow series never expires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use prism_core::{Counter, Family, ManualClock};
+    /// let clock = ManualClock::new();
+    /// let peers = Family::<Counter>::builder(["peer"])
+    ///     .expire_after(Duration::from_secs(300))
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// peers.with(&["10.0.0.1"], Counter::inc);
+    /// peers.expire_idle(); // sees the series (a registry read does this)
+    /// clock.advance(Duration::from_secs(300));
+    /// assert_eq!(peers.expire_idle(), 1); // unchanged for 300 s: removed
+    /// assert!(peers.is_empty());
+    /// # Ok::<(), prism_core::Error>(())
+    /// ```
+    pub fn expire_after(mut self, after: Duration) -> Self {
+        self.expire_after = Some(after);
+        self
+    }
+
+    /// The clock expiry measures idleness by (default: [`SystemClock`]); tests move a
+    /// [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -831,10 +940,19 @@ impl<M: Metric> FamilyBuilder<M> {
                 limit: self.limit,
             });
         }
+        if let Some(after) = self.expire_after {
+            if after.is_zero() || after > MAX_EXPIRE_AFTER {
+                return Err(Error::InvalidExpiry {
+                    family: String::new(),
+                    after,
+                });
+            }
+        }
         Ok(self.into_family(make))
     }
 
-    /// Builds with a limit already known to be in `1..=MAX_CARDINALITY_LIMIT`.
+    /// Builds with a limit already known to be in `1..=MAX_CARDINALITY_LIMIT` and an expiry,
+    /// if any, in `(0, MAX_EXPIRE_AFTER]`.
     fn into_family(self, make: impl Fn() -> M + Send + Sync + 'static) -> Family<M> {
         let shards = self
             .limit
@@ -861,6 +979,10 @@ impl<M: Metric> FamilyBuilder<M> {
                 }),
                 overflow: OnceLock::new(),
                 sink: make(),
+                expiry: self.expire_after.map(|after| {
+                    let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+                    Expiry::new(after, clock)
+                }),
                 make: Box::new(make),
             }),
         }
@@ -1059,6 +1181,39 @@ mod tests {
         f.clear();
         assert!(f.is_empty());
         assert_eq!(f.get(&["a"]).get(), 0, "a re-created series starts again");
+    }
+
+    /// A series that a sweep found idle is removed only if it is still the series of its
+    /// label set and still at the value the sweep saw.
+    #[test]
+    fn expiry_removes_only_the_series_it_saw_at_the_value_it_saw() {
+        use crate::expiry::Idle;
+        let f = Family::<Counter>::builder(["k"])
+            .expire_after(std::time::Duration::from_secs(1))
+            .clock(crate::ManualClock::new())
+            .build()
+            .unwrap();
+        f.with(&["a"], Counter::inc);
+        let seen = f.inner.read_order()[0].clone();
+        let idle = |value| {
+            vec![Idle {
+                series: seen.clone(),
+                value: crate::Value::Counter(value),
+            }]
+        };
+        f.with(&["a"], Counter::inc); // an update after the sweep's read
+        assert_eq!(f.inner.remove_idle(idle(1)), 0);
+        assert_eq!(f.len(), 1);
+        assert!(f.remove(&["a"]));
+        f.with(&["a"], |c| c.add(2)); // a new series of the same label set, at the same value
+        assert_eq!(f.inner.remove_idle(idle(2)), 0);
+        assert_eq!(f.get(&["a"]).get(), 2);
+        let current = f.inner.read_order()[0].clone();
+        let removed = f.inner.remove_idle(vec![Idle {
+            series: current,
+            value: crate::Value::Counter(2),
+        }]);
+        assert_eq!((removed, f.len()), (1, 0));
     }
 
     #[test]

@@ -64,6 +64,7 @@ mod counter;
 mod counts;
 mod cpu;
 mod error;
+pub mod expiry;
 mod extremum;
 mod family;
 mod func;
@@ -83,6 +84,7 @@ mod rate;
 mod read;
 mod registry;
 mod ring;
+mod scope;
 mod sharded;
 mod sloppy;
 mod striped;
@@ -97,6 +99,7 @@ pub use capped::Capped;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use counter::{Counter, FloatCounter};
 pub use error::Error;
+pub use expiry::MAX_EXPIRE_AFTER;
 pub use extremum::{Max, Min};
 pub use family::{
     Family, FamilyBuilder, Overflow, DEFAULT_CARDINALITY_LIMIT, MAX_CARDINALITY_LIMIT,
@@ -125,6 +128,7 @@ pub use read::{
 };
 pub use registry::{default_registry, Register, Registry, RegistryBuilder};
 pub use ring::MAX_SLOT_DURATION;
+pub use scope::{Scope, MAX_CONST_LABELS};
 pub use sharded::{ShardedCounter, DEFAULT_SHARDS, MAX_SHARDS};
 pub use sloppy::{LocalCounter, SloppyCounter};
 pub use striped::{StripedCounter, MAX_STRIPES};

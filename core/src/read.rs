@@ -15,7 +15,11 @@ pub struct Descriptor {
     pub(crate) help: String,
     pub(crate) unit: Option<String>,
     pub(crate) kind: Kind,
+    /// The constant labels' names first (see [`Scope`](crate::Scope)), then the family's own.
     pub(crate) label_names: Box<[String]>,
+    /// The values of the constant labels: one for each of the first `const_values.len()`
+    /// label names.
+    pub(crate) const_values: Box<[String]>,
     pub(crate) up_down: bool,
 }
 
@@ -48,10 +52,24 @@ impl Descriptor {
         self.up_down
     }
 
-    /// The label names, in the order of each sample's values; empty for a metric
-    /// registered on its own.
+    /// The label names, in the order of each sample's values: the constant labels of the
+    /// [`Scope`](crate::Scope) it was registered through first (see
+    /// [`const_labels`](Self::const_labels)), then the family's own. Empty for a metric
+    /// registered on its own outside any scope with labels.
     pub fn label_names(&self) -> &[String] {
         &self.label_names
+    }
+
+    /// The constant labels, name and value, that the [`Scope`](crate::Scope) the family was
+    /// registered through puts on every series; empty for a family registered on the
+    /// registry itself. They are the first label names, and every sample's
+    /// [`label_values`](Sample::label_values) starts with their values, so a format that
+    /// renders label names and values renders them without knowing about scopes.
+    pub fn const_labels(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.label_names
+            .iter()
+            .zip(self.const_values.iter())
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 }
 
@@ -95,6 +113,8 @@ impl Metadata {
 /// One series as read: its label values, its value and when it started.
 #[derive(Debug, Clone)]
 pub struct Sample<'a> {
+    /// The values of the family's constant labels ([`Descriptor::const_labels`]).
+    pub(crate) consts: &'a [String],
     pub(crate) labels: SampleLabels<'a>,
     pub(crate) value: Value,
     pub(crate) created_unix_nanos: u64,
@@ -113,10 +133,16 @@ pub(crate) enum SampleLabels<'a> {
 }
 
 impl<'a> Sample<'a> {
-    /// The label values, in the order of the descriptor's label names. Empty for the
-    /// overflow series, whose only label is the overflow marker.
+    /// The label values, in the order of the descriptor's label names: the constant labels'
+    /// values first. Empty for the overflow series, whose only label is the overflow
+    /// marker.
     pub fn label_values(&self) -> LabelValuesIter<'a> {
+        let consts = match self.labels {
+            SampleLabels::Overflow => &[][..],
+            _ => self.consts,
+        };
         LabelValuesIter {
+            consts: consts.iter(),
             inner: self.labels.clone(),
         }
     }
@@ -146,6 +172,7 @@ impl<'a> Sample<'a> {
 /// The label values of a [`Sample`].
 #[derive(Debug, Clone)]
 pub struct LabelValuesIter<'a> {
+    consts: std::slice::Iter<'a, String>,
     inner: SampleLabels<'a>,
 }
 
@@ -153,6 +180,9 @@ impl<'a> Iterator for LabelValuesIter<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
+        if let Some(value) = self.consts.next() {
+            return Some(value);
+        }
         match &mut self.inner {
             SampleLabels::Series(values) => values.next(),
             SampleLabels::One(value) => {

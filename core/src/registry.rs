@@ -11,6 +11,7 @@ use crate::family::{self, Family, SeriesRef};
 use crate::metric::{Kind, Metric, Value};
 use crate::name;
 use crate::read::{Descriptor, Metadata, Sample, SampleLabels, Snapshot, SnapshotBuilder, Visitor};
+use crate::scope::{Naming, Scope};
 use crate::telemetry;
 use crate::time::now_unix_nanos;
 pub(crate) use sealed::FamilyStats;
@@ -116,6 +117,9 @@ mod sealed {
         /// What the telemetry needs besides values: read from the family's own counts,
         /// never from its series.
         fn stats(&self) -> FamilyStats;
+        /// Removes idle series of a family built with expiry
+        /// ([`Family::expire_idle`]); nothing for the others.
+        fn expire(&self) {}
         fn as_any(&self) -> &dyn Any;
     }
 
@@ -219,6 +223,7 @@ impl<M: Metric> Single<M> {
 /// Hands the one series of a [`Single`] to `visitor`.
 fn single_sample(desc: &Descriptor, value: Value, created: u64, visitor: &mut dyn Visitor) {
     let sample = Sample {
+        consts: &desc.const_values,
         labels: SampleLabels::None,
         value,
         created_unix_nanos: created,
@@ -279,6 +284,7 @@ fn family_sample<M: Metric>(
         None => SampleLabels::Overflow,
     };
     let sample = Sample {
+        consts: &desc.const_values,
         labels,
         value,
         created_unix_nanos: s.series.created,
@@ -304,6 +310,10 @@ impl<M: Metric> Collect for Family<M> {
     fn read_ahead(&self) -> Option<Box<dyn ReadAhead + '_>> {
         self.counts_updates()
             .then(|| Box::new(self.read_ahead_values()) as Box<dyn ReadAhead>)
+    }
+
+    fn expire(&self) {
+        self.expire_idle();
     }
 
     fn stats(&self) -> FamilyStats {
@@ -343,7 +353,17 @@ impl Registry {
 
     /// Registers with a unit or other metadata.
     pub fn register_with<R: Register>(&self, meta: Metadata, metric: R) -> Result<R, Error> {
-        let descriptor = self.check(meta, &metric)?;
+        self.register_in(&Naming::ROOT, meta, metric)
+    }
+
+    /// Registers under `naming` (a scope's prefix and constant labels).
+    pub(crate) fn register_in<R: Register>(
+        &self,
+        naming: &Naming,
+        meta: Metadata,
+        metric: R,
+    ) -> Result<R, Error> {
+        let descriptor = self.check(naming, meta, &metric)?;
         let mut state = self.write();
         Self::check_free(&state, &descriptor)?;
         self.insert(&mut state, descriptor, &metric);
@@ -379,8 +399,18 @@ impl Registry {
         meta: Metadata,
         make: impl FnOnce() -> R,
     ) -> Result<R, Error> {
+        self.get_or_register_in(&Naming::ROOT, meta, make)
+    }
+
+    /// [`get_or_register_with`](Self::get_or_register_with) under `naming`.
+    pub(crate) fn get_or_register_in<R: Register>(
+        &self,
+        naming: &Naming,
+        meta: Metadata,
+        make: impl FnOnce() -> R,
+    ) -> Result<R, Error> {
         let metric = make();
-        let descriptor = self.check(meta, &metric)?;
+        let descriptor = self.check(naming, meta, &metric)?;
         let mut state = self.write();
         if let Some(entry) = state.families.get(&descriptor.name) {
             return Self::reuse(entry, &descriptor);
@@ -411,7 +441,8 @@ impl Registry {
     }
 
     /// Reads every family: registered ones and the self-telemetry, in name order, each
-    /// series read once.
+    /// series read once (twice in a family with expiry: the first read removes its idle
+    /// series, see [`Family::expire_idle`]).
     ///
     /// `prism_updates` sums the counters of every family, those named after it too, so that
     /// when its turn comes the counting families still ahead (those whose names sort after
@@ -423,6 +454,11 @@ impl Registry {
             let entries: Vec<Arc<Entry>> = state.families.values().cloned().collect();
             (entries, state.unregistered_updates)
         };
+        // Before anything is read, so that the telemetry's counts and the families' series
+        // agree on what expired.
+        for entry in &entries {
+            entry.collector.expire();
+        }
         if !self.inner.self_telemetry {
             for entry in &entries {
                 entry.visit(visitor, None);
@@ -501,13 +537,26 @@ impl Registry {
             .collect()
     }
 
+    /// A view of this registry that registers under a name prefix and with constant labels:
+    /// see [`Scope`]. With neither set, it registers as the registry does.
+    pub fn scoped(&self) -> Scope {
+        Scope::new(self.clone())
+    }
+
     /// Whether this registry reports on itself.
     pub fn has_self_telemetry(&self) -> bool {
         self.inner.self_telemetry
     }
 
-    fn check<R: Register>(&self, meta: Metadata, metric: &R) -> Result<Descriptor, Error> {
+    fn check<R: Register>(
+        &self,
+        naming: &Naming,
+        meta: Metadata,
+        metric: &R,
+    ) -> Result<Descriptor, Error> {
         let Metadata { name, help, unit } = meta;
+        name::validate_name(&name)?;
+        let name = naming.full_name(&name);
         name::validate_name(&name)?;
         let kind = metric.kind();
         name::validate_kind_suffix(&name, kind)?;
@@ -515,8 +564,23 @@ impl Registry {
         if let Some(unit) = &unit {
             name::validate_unit(&name, unit)?;
         }
-        let label_names = metric.label_names();
-        name::validate_label_names(&name, label_names)?;
+        let own = metric.label_names();
+        name::validate_label_names(&name, own)?;
+        if let Some(label) = own.iter().find(|l| naming.has_label(l)) {
+            return Err(Error::InvalidLabelName {
+                family: name,
+                label: label.clone(),
+                reason: "it is a constant label of the scope the family is registered \
+                         through; rename the family's label, or register the family through a \
+                         scope without that constant label",
+            });
+        }
+        let label_names: Vec<String> = naming
+            .labels()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(own.iter().cloned())
+            .collect();
         // The formats add these labels themselves: `le` to each bucket of a histogram,
         // `quantile` to each quantile of a summary. A family's own would collide.
         let reserved = match kind {
@@ -549,6 +613,7 @@ impl Registry {
             unit,
             kind,
             label_names: label_names.into(),
+            const_values: naming.labels().iter().map(|(_, v)| v.clone()).collect(),
             up_down: kind == Kind::Gauge && metric.up_down(),
         })
     }
@@ -605,6 +670,13 @@ impl Registry {
             return Err(mismatch(format!(
                 "label names {:?} registered, {:?} asked for",
                 have.label_names, wanted.label_names
+            )));
+        }
+        if have.const_values != wanted.const_values {
+            return Err(mismatch(format!(
+                "constant labels {:?} registered, {:?} asked for",
+                have.const_labels().collect::<Vec<_>>(),
+                wanted.const_labels().collect::<Vec<_>>()
             )));
         }
         if have.unit != wanted.unit {

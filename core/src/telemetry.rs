@@ -92,6 +92,7 @@ pub(crate) fn descriptors() -> Vec<Descriptor> {
         } else {
             Box::new([])
         },
+        const_values: Box::new([]),
         up_down: false,
     };
     vec![
@@ -151,6 +152,7 @@ pub(crate) fn visit_family(
         visitor.sample(
             desc,
             &Sample {
+                consts: &[],
                 labels,
                 value,
                 created_unix_nanos: created,
