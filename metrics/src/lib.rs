@@ -18,10 +18,11 @@
 //! });
 //! let text = render(&registry, Format::Prometheus);
 //! assert!(text.contains(
-//!     "# HELP http_requests Requests served.\n# TYPE http_requests counter\n\
+//!     "# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\n\
 //!      http_requests_total{method=\"GET\"} 2\n"
 //! ));
-//! assert!(text.contains("# TYPE queue_depth gauge\nqueue_depth 7\n"));
+//! assert!(text.contains("# TYPE queue_depth gauge\nqueue_depth 7.0\n"));
+//! assert!(text.contains("prism_metrics_refused_total{reason=\"collision\"} 0\n"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
