@@ -79,7 +79,9 @@
 //! registry and so visible in every format (see [`Refusal`] for each reason): a name or
 //! label name still invalid after the rule, two names that map to one (the first keeps it),
 //! a name used with another set of label names or as another kind, a late description, a
-//! unit the name does not carry, help holding NUL, and histogram values with no bin.
+//! unit the name does not carry, help holding NUL, histogram values with no bin, and new
+//! names past the recorder's [`max_names`](PrismRecorderBuilder::max_names) (10,000 by
+//! default: the name table is kept for the process's life, refused names included).
 //!
 //! # Cost
 //!
@@ -98,7 +100,7 @@ mod recorder;
 mod refused;
 mod series;
 
-pub use recorder::{PrismRecorder, PrismRecorderBuilder};
+pub use recorder::{PrismRecorder, PrismRecorderBuilder, DEFAULT_MAX_NAMES};
 pub use refused::{Refusal, REFUSED_FAMILY};
 
 /// The README's examples, compiled and run as doc tests.

@@ -15,6 +15,9 @@ use crate::names;
 use crate::refused::{Refusal, Refusals};
 use crate::series::{CounterSeries, GaugeSeries, HistogramSeries};
 
+/// Default of [`PrismRecorderBuilder::max_names`].
+pub const DEFAULT_MAX_NAMES: usize = 10_000;
+
 /// Label values of up to this many labels are gathered on the stack.
 const STACK_LABELS: usize = 8;
 
@@ -39,9 +42,11 @@ struct Shared {
     write: Mutex<Pending>,
     refusals: Refusals,
     limit: usize,
+    max_names: usize,
 }
 
-type Names = HashMap<Box<str>, Slot, foldhash::fast::RandomState>;
+/// Keys are `Arc`s: the table is copied whole on each new name, one reference count each.
+type Names = HashMap<Arc<str>, Slot, foldhash::fast::RandomState>;
 
 /// What a metric name became.
 #[derive(Clone)]
@@ -84,6 +89,7 @@ enum FacadeKind {
 pub struct PrismRecorderBuilder {
     registry: Registry,
     limit: usize,
+    max_names: usize,
 }
 
 impl PrismRecorderBuilder {
@@ -91,6 +97,17 @@ impl PrismRecorderBuilder {
     /// [`MAX_CARDINALITY_LIMIT`](prism_core::MAX_CARDINALITY_LIMIT)).
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
         self.limit = limit;
+        self
+    }
+
+    /// The most metric names the recorder keeps (default [`DEFAULT_MAX_NAMES`]), refused
+    /// ones included. Past it, calls with a new name are refused
+    /// ([`Refusal::TooManyNames`]): names built from unbounded data (`format!("user.{id}")`)
+    /// cannot take the process's memory. Each new name copies the name table, so the cost
+    /// of reaching the limit grows with its square: about a reference count per name
+    /// already there.
+    pub fn max_names(mut self, max: usize) -> Self {
+        self.max_names = max;
         self
     }
 
@@ -114,6 +131,7 @@ impl PrismRecorderBuilder {
                 write: Mutex::new(Pending::default()),
                 refusals,
                 limit: self.limit,
+                max_names: self.max_names,
             }),
         })
     }
@@ -134,6 +152,7 @@ impl PrismRecorder {
         PrismRecorderBuilder {
             registry: registry.clone(),
             limit: DEFAULT_CARDINALITY_LIMIT,
+            max_names: DEFAULT_MAX_NAMES,
         }
     }
 
@@ -226,8 +245,12 @@ impl Shared {
     #[cold]
     fn register(&self, key: &Key, kind: FacadeKind) -> Slot {
         let mut pending = self.pending();
-        if let Some(slot) = self.names.load().get(key.name()) {
+        let current = self.names.load();
+        if let Some(slot) = current.get(key.name()) {
             return slot.clone();
+        }
+        if current.len() >= self.max_names {
+            return Slot::Refused(Refusal::TooManyNames);
         }
         let description = pending
             .descriptions

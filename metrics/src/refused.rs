@@ -40,11 +40,14 @@ pub enum Refusal {
     InvalidHelp,
     /// A histogram value that is negative, NaN or infinite: not recorded.
     HistogramValue,
+    /// A new metric name past the recorder's
+    /// [`max_names`](crate::PrismRecorderBuilder::max_names). The call gets a no-op handle.
+    TooManyNames,
 }
 
 impl Refusal {
     /// Every reason, in the order of the series.
-    pub const ALL: [Refusal; 9] = [
+    pub const ALL: [Refusal; 10] = [
         Refusal::InvalidName,
         Refusal::InvalidLabelName,
         Refusal::Collision,
@@ -54,6 +57,7 @@ impl Refusal {
         Refusal::UnitNotInName,
         Refusal::InvalidHelp,
         Refusal::HistogramValue,
+        Refusal::TooManyNames,
     ];
 
     /// The `reason` label value.
@@ -68,6 +72,7 @@ impl Refusal {
             Refusal::UnitNotInName => "unit_not_in_name",
             Refusal::InvalidHelp => "invalid_help",
             Refusal::HistogramValue => "histogram_value",
+            Refusal::TooManyNames => "too_many_names",
         }
     }
 

@@ -35,12 +35,13 @@ fn call() -> impl Strategy<Value = Call> {
         })
 }
 
-const KEY_REASONS: [Refusal; 5] = [
+const KEY_REASONS: [Refusal; 6] = [
     Refusal::InvalidName,
     Refusal::InvalidLabelName,
     Refusal::Collision,
     Refusal::LabelNames,
     Refusal::Kind,
+    Refusal::TooManyNames,
 ];
 
 proptest! {

@@ -284,3 +284,22 @@ fn a_third_party_crate_lands_in_the_registry() {
     assert!(text.contains("# UNIT process_resident_memory_bytes bytes\n"));
     prism_conformance::assert_conformant(&registry);
 }
+
+#[test]
+fn names_past_the_limit_are_refused_and_counted() {
+    let registry = Registry::new();
+    let recorder = PrismRecorder::builder(&registry)
+        .max_names(3)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..5 {
+            counter!(format!("user.{i}")).increment(1);
+        }
+        // Names already known keep working.
+        counter!("user.0").increment(1);
+    });
+    assert_eq!(value(&registry, "user_0", &[]), Value::Counter(2));
+    assert!(registry.snapshot().family("user_3").is_none());
+    assert_eq!(recorder.refused(Refusal::TooManyNames), 2);
+}
