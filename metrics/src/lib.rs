@@ -99,6 +99,7 @@ mod names;
 mod recorder;
 mod refused;
 mod series;
+mod table;
 
 pub use recorder::{PrismRecorder, PrismRecorderBuilder, DEFAULT_MAX_NAMES};
 pub use refused::{Refusal, REFUSED_FAMILY};

@@ -14,6 +14,7 @@ use prism_core::{
 use crate::names;
 use crate::refused::{Refusal, Refusals};
 use crate::series::{CounterSeries, GaugeSeries, HistogramSeries};
+use crate::table::{same, Table};
 
 /// Default of [`PrismRecorderBuilder::max_names`].
 pub const DEFAULT_MAX_NAMES: usize = 10_000;
@@ -45,8 +46,7 @@ struct Shared {
     max_names: usize,
 }
 
-/// Keys are `Arc`s: the table is copied whole on each new name, one reference count each.
-type Names = HashMap<Arc<str>, Slot, foldhash::fast::RandomState>;
+type Names = Table<Slot>;
 
 /// What a metric name became.
 #[derive(Clone)]
@@ -215,7 +215,7 @@ impl<M: Metric> Labelled<M> {
         // The common case: the key lists its labels in the family's order.
         let mut in_order = true;
         for ((label, name), slot) in key.labels().zip(self.labels.iter()).zip(out.iter_mut()) {
-            if label.key() != &**name {
+            if !same(label.key(), name) {
                 in_order = false;
                 break;
             }
@@ -225,7 +225,7 @@ impl<M: Metric> Labelled<M> {
             return Some(());
         }
         for (name, slot) in self.labels.iter().zip(out.iter_mut()) {
-            *slot = key.labels().find(|l| l.key() == &**name)?.value();
+            *slot = key.labels().find(|l| same(l.key(), name))?.value();
         }
         Some(())
     }
@@ -259,9 +259,8 @@ impl Shared {
         let slot = self
             .new_family(key, kind, description)
             .unwrap_or_else(Slot::Refused);
-        let mut names = Names::clone(&self.names.load());
-        names.insert(key.name().into(), slot.clone());
-        self.names.store(Arc::new(names));
+        self.names
+            .store(Arc::new(current.with(key.name(), slot.clone())));
         slot
     }
 
@@ -346,7 +345,7 @@ impl Shared {
 
     fn describe(&self, name: KeyName, kind: FacadeKind, unit: Option<Unit>, help: SharedString) {
         let mut pending = self.pending();
-        if self.names.load().contains_key(name.as_str()) {
+        if self.names.load().get(name.as_str()).is_some() {
             self.refuse(Refusal::LateDescription);
             return;
         }
