@@ -85,9 +85,13 @@
 //!
 //! # Cost
 //!
-//! A macro call that does not hold its handle costs one lookup of the name in a table read
-//! without a lock (an `arc_swap` load and a seeded hash of the name), the comparison of the
-//! key's label names with the family's, the family's own label lookup and one `Arc` clone.
+//! A macro call that does not hold its handle costs one lookup of the name in this thread's
+//! copy of the name table (a load of the table's version, a seeded hash of the name; no
+//! lock, no shared write), the comparison of the key's label names with the family's, the
+//! family's own label lookup and one `Arc` clone. A held handle costs one atomic update.
+//! Memory: the table holds each name used (at most
+//! [`max_names`](PrismRecorderBuilder::max_names)) and each thread that used the recorder
+//! keeps one copy of it alive until its next call.
 //! `cargo bench -p prism-metrics` compares it with `metrics-exporter-prometheus`; the
 //! crate's README has the table.
 

@@ -1,15 +1,19 @@
 //! [`PrismRecorder`]: the `metrics::Recorder` that registers prism families.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
+use crossbeam_utils::CachePadded;
 use metrics::{Key, KeyName, Label, Metadata, SharedString, Unit};
 use prism_core::{
     Error, Family, Histogram, HistogramConfig, Metadata as PrismMetadata, Metric, Registry,
     DEFAULT_BOUNDS_SECONDS, DEFAULT_CARDINALITY_LIMIT,
 };
+use thread_local::ThreadLocal;
 
 use crate::names;
 use crate::refused::{Refusal, Refusals};
@@ -40,6 +44,13 @@ struct Shared {
     /// Original metric name -> what it became. Read on every call without a lock; replaced
     /// whole (copy on write) under `write` when a name is first used.
     names: ArcSwap<Names>,
+    /// Bumped after each replacement of `names`.
+    version: AtomicU64,
+    /// Each thread's copy of `names` and the version it was loaded at: a call reads its
+    /// own copy (no shared cache line is written) while the version has not moved. A copy
+    /// keeps its table alive until the thread's next call: at most one old table per
+    /// thread that used the recorder. Padded: every call writes its entry's borrow flag.
+    local: ThreadLocal<CachePadded<RefCell<Local>>>,
     write: Mutex<Pending>,
     refusals: Refusals,
     limit: usize,
@@ -47,6 +58,11 @@ struct Shared {
 }
 
 type Names = Table<Slot>;
+
+struct Local {
+    version: u64,
+    names: Arc<Names>,
+}
 
 /// What a metric name became.
 #[derive(Clone)]
@@ -128,6 +144,8 @@ impl PrismRecorderBuilder {
             shared: Arc::new(Shared {
                 registry: self.registry,
                 names: ArcSwap::from_pointee(Names::default()),
+                version: AtomicU64::new(0),
+                local: ThreadLocal::new(),
                 write: Mutex::new(Pending::default()),
                 refusals,
                 limit: self.limit,
@@ -241,6 +259,37 @@ impl Shared {
         self.refusals.count(reason);
     }
 
+    /// Runs `f` on the slot of `key`'s name, from this thread's copy of the name table;
+    /// registers the name's family on its first use.
+    #[inline]
+    fn with_slot<R>(&self, key: &Key, kind: FacadeKind, f: impl FnOnce(&Slot) -> R) -> R {
+        let version = self.version.load(Ordering::Acquire);
+        let local = self.local.get_or(|| {
+            CachePadded::new(RefCell::new(Local {
+                version,
+                names: self.names.load_full(),
+            }))
+        });
+        // `f` never calls back into the recorder, so the borrow is free; should that ever
+        // change, the shared table serves the inner call.
+        let Ok(mut local) = local.try_borrow_mut() else {
+            let names = self.names.load();
+            return match names.get(key.name()) {
+                Some(slot) => f(slot),
+                None => f(&self.register(key, kind)),
+            };
+        };
+        if local.version != version {
+            local.names = self.names.load_full();
+            local.version = version;
+        }
+        if let Some(slot) = local.names.get(key.name()) {
+            return f(slot);
+        }
+        drop(local);
+        f(&self.register(key, kind))
+    }
+
     /// The slot of `key`'s name, registering its family on first use.
     #[cold]
     fn register(&self, key: &Key, kind: FacadeKind) -> Slot {
@@ -261,6 +310,8 @@ impl Shared {
             .unwrap_or_else(Slot::Refused);
         self.names
             .store(Arc::new(current.with(key.name(), slot.clone())));
+        // After the store: a thread that sees the new version loads at least this table.
+        self.version.fetch_add(1, Ordering::Release);
         slot
     }
 
@@ -407,68 +458,53 @@ impl metrics::Recorder for PrismRecorder {
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
-        let slot;
-        let names = self.shared.names.load();
-        let found = match names.get(key.name()) {
-            Some(s) => s,
-            None => {
-                slot = self.shared.register(key, FacadeKind::Counter);
-                &slot
+        let found = self
+            .shared
+            .with_slot(key, FacadeKind::Counter, |slot| match slot {
+                Slot::Counter(family) => family.get(key).ok_or(Refusal::LabelNames),
+                Slot::Refused(reason) => Err(*reason),
+                _ => Err(Refusal::Kind),
+            });
+        match found {
+            Ok(series) => metrics::Counter::from_arc(series.0),
+            Err(reason) => {
+                self.shared.refuse(reason);
+                metrics::Counter::noop()
             }
-        };
-        let reason = match found {
-            Slot::Counter(family) => match family.get(key) {
-                Some(series) => return metrics::Counter::from_arc(series.0),
-                None => Refusal::LabelNames,
-            },
-            Slot::Refused(reason) => *reason,
-            _ => Refusal::Kind,
-        };
-        self.shared.refuse(reason);
-        metrics::Counter::noop()
+        }
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
-        let slot;
-        let names = self.shared.names.load();
-        let found = match names.get(key.name()) {
-            Some(s) => s,
-            None => {
-                slot = self.shared.register(key, FacadeKind::Gauge);
-                &slot
+        let found = self
+            .shared
+            .with_slot(key, FacadeKind::Gauge, |slot| match slot {
+                Slot::Gauge(family) => family.get(key).ok_or(Refusal::LabelNames),
+                Slot::Refused(reason) => Err(*reason),
+                _ => Err(Refusal::Kind),
+            });
+        match found {
+            Ok(series) => metrics::Gauge::from_arc(series.0),
+            Err(reason) => {
+                self.shared.refuse(reason);
+                metrics::Gauge::noop()
             }
-        };
-        let reason = match found {
-            Slot::Gauge(family) => match family.get(key) {
-                Some(series) => return metrics::Gauge::from_arc(series.0),
-                None => Refusal::LabelNames,
-            },
-            Slot::Refused(reason) => *reason,
-            _ => Refusal::Kind,
-        };
-        self.shared.refuse(reason);
-        metrics::Gauge::noop()
+        }
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
-        let slot;
-        let names = self.shared.names.load();
-        let found = match names.get(key.name()) {
-            Some(s) => s,
-            None => {
-                slot = self.shared.register(key, FacadeKind::Histogram);
-                &slot
+        let found = self
+            .shared
+            .with_slot(key, FacadeKind::Histogram, |slot| match slot {
+                Slot::Histogram(family) => family.get(key).ok_or(Refusal::LabelNames),
+                Slot::Refused(reason) => Err(*reason),
+                _ => Err(Refusal::Kind),
+            });
+        match found {
+            Ok(series) => metrics::Histogram::from_arc(series.0),
+            Err(reason) => {
+                self.shared.refuse(reason);
+                metrics::Histogram::noop()
             }
-        };
-        let reason = match found {
-            Slot::Histogram(family) => match family.get(key) {
-                Some(series) => return metrics::Histogram::from_arc(series.0),
-                None => Refusal::LabelNames,
-            },
-            Slot::Refused(reason) => *reason,
-            _ => Refusal::Kind,
-        };
-        self.shared.refuse(reason);
-        metrics::Histogram::noop()
+        }
     }
 }
