@@ -303,3 +303,33 @@ fn names_past_the_limit_are_refused_and_counted() {
     assert!(registry.snapshot().family("user_3").is_none());
     assert_eq!(recorder.refused(Refusal::TooManyNames), 2);
 }
+
+#[test]
+fn threads_racing_on_new_names_share_one_family_each() {
+    const NAMES: usize = 100;
+    let (registry, recorder) = setup();
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (recorder, start) = (&recorder, &start);
+            s.spawn(move || {
+                metrics::with_local_recorder(recorder, || {
+                    start.wait();
+                    // Every thread asks for each new name at about the same moment.
+                    for i in 0..NAMES {
+                        counter!(format!("name.{i}"), "t" => "x").increment(1);
+                    }
+                })
+            });
+        }
+    });
+    for reason in Refusal::ALL {
+        assert_eq!(recorder.refused(reason), 0, "{reason:?}");
+    }
+    for i in 0..NAMES {
+        assert_eq!(
+            value(&registry, &format!("name_{i}"), &["x"]),
+            Value::Counter(4)
+        );
+    }
+}
