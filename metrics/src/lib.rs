@@ -64,7 +64,7 @@
 //! # Descriptions and units
 //!
 //! `describe_*!` gives the family its help text and unit, when it comes before the metric's
-//! first use. A `metrics::Unit` becomes the prism unit of its `as_str` name (`Seconds` ->
+//! first use (whichever of the three macros described it: neither depends on the kind). A `metrics::Unit` becomes the prism unit of its `as_str` name (`Seconds` ->
 //! `seconds`, `Bytes` -> `bytes`, `CountPerSecond` -> `count_per_second`); `Count` is no
 //! unit. OpenMetrics wants the name to end in `_<unit>`: when it does not, the family is
 //! registered without the unit (the name is never changed). Prism's registry does not change

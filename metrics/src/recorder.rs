@@ -88,7 +88,6 @@ struct Pending {
 }
 
 struct Description {
-    kind: FacadeKind,
     unit: Option<Unit>,
     help: SharedString,
 }
@@ -301,10 +300,7 @@ impl Shared {
         if current.len() >= self.max_names {
             return Slot::Refused(Refusal::TooManyNames);
         }
-        let description = pending
-            .descriptions
-            .remove(key.name())
-            .filter(|d| d.kind == kind);
+        let description = pending.descriptions.remove(key.name());
         let slot = self
             .new_family(key, kind, description)
             .unwrap_or_else(Slot::Refused);
@@ -394,7 +390,9 @@ impl Shared {
         }
     }
 
-    fn describe(&self, name: KeyName, kind: FacadeKind, unit: Option<Unit>, help: SharedString) {
+    /// Keeps a description for the name's first use. Help and unit do not depend on the
+    /// kind, so a description applies whichever macro described the name.
+    fn describe(&self, name: KeyName, unit: Option<Unit>, help: SharedString) {
         let mut pending = self.pending();
         if self.names.load().get(name.as_str()).is_some() {
             self.refuse(Refusal::LateDescription);
@@ -402,7 +400,7 @@ impl Shared {
         }
         pending
             .descriptions
-            .insert(name.as_str().to_owned(), Description { kind, unit, help });
+            .insert(name.as_str().to_owned(), Description { unit, help });
     }
 }
 
@@ -443,18 +441,15 @@ fn histogram_config(unit: Option<&str>) -> HistogramConfig {
 
 impl metrics::Recorder for PrismRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.shared
-            .describe(key, FacadeKind::Counter, unit, description);
+        self.shared.describe(key, unit, description);
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.shared
-            .describe(key, FacadeKind::Gauge, unit, description);
+        self.shared.describe(key, unit, description);
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.shared
-            .describe(key, FacadeKind::Histogram, unit, description);
+        self.shared.describe(key, unit, description);
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {

@@ -148,6 +148,9 @@ fn descriptions_give_help_and_unit_before_first_use() {
         describe_gauge!("memory_bytes", metrics::Unit::Bytes, "Resident memory.");
         describe_counter!("busy", metrics::Unit::Seconds, "Busy time.");
         describe_histogram!("size", "Sizes.\0");
+        // Help and unit do not depend on the kind: a gauge's description fits a counter.
+        describe_gauge!("retries", "Retries.");
+        counter!("retries").increment(1);
         gauge!("memory_bytes").set(4096.0);
         counter!("busy").increment(1);
         histogram!("size").record(1.0);
@@ -161,6 +164,10 @@ fn descriptions_give_help_and_unit_before_first_use() {
     assert_eq!(busy.help(), "Busy time.");
     assert_eq!(busy.unit(), None);
     assert_eq!(snapshot.family("size").unwrap().descriptor.help(), "");
+    assert_eq!(
+        snapshot.family("retries").unwrap().descriptor.help(),
+        "Retries."
+    );
     assert_eq!(recorder.refused(Refusal::UnitNotInName), 1);
     assert_eq!(recorder.refused(Refusal::InvalidHelp), 1);
     assert_eq!(recorder.refused(Refusal::LateDescription), 1);
