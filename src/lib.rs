@@ -11,6 +11,7 @@
 //! | `http` | no | `prism::http`: serving with header-read and idle timeouts and a connection cap |
 //! | `axum` | no | HTTP handlers for each enabled format |
 //! | `conformance` | no | `prism::conformance`: check that every format agrees, for tests |
+//! | `metrics` | no | `prism::metrics_facade`: a recorder for the `metrics` crate's macros |
 //!
 //! ```
 //! let registry = prism::Registry::new();
@@ -43,6 +44,10 @@ pub use prism_http as http;
 /// Cross-format conformance checks (feature `conformance`, meant for dev-dependencies).
 #[cfg(feature = "conformance")]
 pub use prism_conformance as conformance;
+
+/// A `metrics` facade recorder into a prism registry (feature `metrics`).
+#[cfg(feature = "metrics")]
+pub use prism_metrics as metrics_facade;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
