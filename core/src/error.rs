@@ -2,12 +2,18 @@
 
 use std::fmt;
 
+use crate::hdr::LayoutError;
+use crate::histogram::HistogramError;
+
 /// Why a registration or a label lookup was refused.
 ///
 /// Every message names the offending input and says what to do instead. Library code
 /// returns this error where other crates panic (a duplicate name, a bad label name): a
 /// process never dies because of a name or a label value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every error a configuration in this crate can give converts into it with `?`: a
+/// [`HistogramError`] and a [`LayoutError`] become [`Error::Histogram`].
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// A metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`, starts with the reserved
@@ -81,6 +87,29 @@ pub enum Error {
         /// The number of values given.
         got: usize,
     },
+    /// A [`Family`](crate::Family) made typed by a [`LabelSet`](crate::LabelSet) whose
+    /// names differ from the family's, in number, spelling or order.
+    #[non_exhaustive]
+    LabelNames {
+        /// The family's label names.
+        family: Vec<String>,
+        /// The label set's names ([`LabelSet::NAMES`](crate::LabelSet::NAMES)).
+        label_set: Vec<String>,
+    },
+    /// A histogram, summary or window configuration that was refused.
+    Histogram(HistogramError),
+}
+
+impl From<HistogramError> for Error {
+    fn from(e: HistogramError) -> Self {
+        Error::Histogram(e)
+    }
+}
+
+impl From<LayoutError> for Error {
+    fn from(e: LayoutError) -> Self {
+        Error::Histogram(HistogramError::Layout(e))
+    }
 }
 
 impl Error {
@@ -95,7 +124,7 @@ impl Error {
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
             | Error::InvalidCardinalityLimit { family, .. } => Some(family),
-            Error::LabelCount { .. } => None,
+            Error::LabelCount { .. } | Error::LabelNames { .. } | Error::Histogram(_) => None,
         }
     }
 }
@@ -166,8 +195,23 @@ impl fmt::Display for Error {
                 "{got} label values given to a family with {expected} label names; pass one value \
                  per label name, in the order the names were declared"
             ),
+            Error::LabelNames { family, label_set } => write!(
+                f,
+                "the label set's names {label_set:?} are not the family's label names \
+                 {family:?}; build the family from the label set's names \
+                 (`Family::builder(L::NAMES.iter().copied())` or `TypedFamily::new()`), or \
+                 rename the label set's fields with #[prism(rename = \"...\")]"
+            ),
+            Error::Histogram(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Histogram(e) => Some(e),
+            _ => None,
+        }
+    }
+}
