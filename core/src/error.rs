@@ -13,7 +13,7 @@ use crate::histogram::HistogramError;
 ///
 /// Every error a configuration in this crate can give converts into it with `?`: a
 /// [`HistogramError`] and a [`LayoutError`] become [`Error::Histogram`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// A metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`, starts with the reserved

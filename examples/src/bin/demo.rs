@@ -23,20 +23,35 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::atomic::fence;
 
+use prism::callback::{CounterFn, GaugeFn};
+use prism::counters::{
+    Capped, NumaCounter, PerCpuCounter, PerThreadCounter, ShardedCounter, SloppyCounter,
+    StripedCounter,
+};
+use prism::gauges::{Max, Min};
+use prism::histogram::{Summary, WindowedHistogram};
+use prism::publish::Publisher;
+use prism::rate::WindowedRate;
+use prism::registry::Metadata;
 use prism::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
-    Metadata, Min, NumaCounter, PerCpuCounter, PerThreadCounter, Publisher, Registry,
-    ShardedCounter, SloppyCounter, StripedCounter, Summary, UpDownCounter, WindowedHistogram,
-    WindowedRate,
+    Counter, Family, FloatCounter, FloatGauge, Gauge, Histogram, LabelSet, Registry, TypedFamily,
+    UpDownCounter,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9898";
 const USAGE: &str = "usage: demo [--listen ADDR]   (default 127.0.0.1:9898)";
 
+/// The labels of `demo_requests`: the label names are the field names.
+#[derive(LabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    code: u16,
+}
+
 /// Handles to every metric the workers update.
 #[derive(Clone)]
 struct Metrics {
-    requests: Family<Counter>,
+    requests: TypedFamily<RequestLabels, Counter>,
     request_seconds: FloatCounter,
     in_flight: UpDownCounter,
     queue_depth: Gauge,
@@ -63,9 +78,10 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
     let requests = registry.register(
         "demo_requests",
         "Requests handled, by method and status code.",
-        Family::<Counter>::builder(["method", "code"])
+        Family::<Counter>::builder(RequestLabels::NAMES.iter().copied())
             .cardinality_limit(50)
-            .build()?,
+            .build()?
+            .typed()?,
     )?;
     let request_seconds = registry.register_with(
         Metadata::new("demo_request_seconds", "Time spent handling requests.").unit("seconds"),
@@ -220,7 +236,7 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
 
 const WORKERS: usize = 3;
 const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
-const CODES: [&str; 4] = ["200", "200", "404", "500"];
+const CODES: [u16; 4] = [200, 200, 404, 500];
 
 /// A small xorshift: the demo needs varied numbers, not good ones.
 fn next(state: &mut u64) -> u64 {
@@ -242,7 +258,7 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         let code = CODES[((r >> 8) % 4) as usize];
         let micros = 50 + (r >> 16) % 5000;
         m.handled.inc();
-        m.requests.get(&[method, code]).inc();
+        m.requests.get(&RequestLabels { method, code }).inc();
         m.rate.inc();
         m.latency.record_duration(Duration::from_micros(micros));
         m.recent_latency
