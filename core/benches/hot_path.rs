@@ -357,21 +357,23 @@ fn family_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
     }
 }
 
-/// Typed and slice lookups into families of the same 1000 series, measured in interleaved
-/// rounds (the best of each over all rounds) so that a change in the machine's load between
-/// two measurements cannot favour one path.
+/// Typed and slice lookups into families of the same 1000 series, measured in many short
+/// interleaved rounds (the best of each over all rounds): a change in the machine's load
+/// between two measurements cannot favour one path, and on a busy machine some rounds of
+/// each run undisturbed.
 fn typed_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
     println!("\n{title}");
-    const ROUNDS: usize = 7;
+    const ROUNDS: usize = 200;
+    const ITERS: u64 = 20_000;
     let mut best = [f64::INFINITY; 4];
     for _ in 0..ROUNDS {
         let runs = [
-            ns_per_op(1_000_000, |i| peers.update(Lib::PrismGet, pick(i))),
-            ns_per_op(1_000_000, |i| peers.update(Lib::PrismTypedStr, pick(i))),
-            ns_per_op(1_000_000, |i| peers.update(Lib::PrismTyped, pick(i))),
+            ns_per_op(ITERS, |i| peers.update(Lib::PrismGet, pick(i))),
+            ns_per_op(ITERS, |i| peers.update(Lib::PrismTypedStr, pick(i))),
+            ns_per_op(ITERS, |i| peers.update(Lib::PrismTyped, pick(i))),
             // What the slice path costs given the same struct's values: the code formatted
             // on the stack, as the typed path does.
-            ns_per_op(1_000_000, |i| {
+            ns_per_op(ITERS, |i| {
                 let key = &peers.typed_keys[pick(i)];
                 let mut code = itoa::Buffer::new();
                 let method = peers.refs[pick(i)][0];

@@ -252,14 +252,14 @@ impl<L: LabelSet, M: Metric> TypedFamily<L, M> {
     /// The handle of the series with these label values, created if it does not exist: see
     /// [`Family::get`]. Past the limit the handle is the overflow series' (or one whose
     /// updates are dropped).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, labels: &L) -> M {
-        labels.with_values(|values| self.family.get(values))
+        labels.with_values(|values| self.family.with(values, M::clone))
     }
 
     /// Runs `f` on the metric of the series with these label values, without cloning the
     /// handle: see [`Family::with`].
-    #[inline]
+    #[inline(always)]
     pub fn with<R>(&self, labels: &L, f: impl FnOnce(&M) -> R) -> R {
         labels.with_values(|values| self.family.with(values, f))
     }
