@@ -89,7 +89,7 @@ pub use prism_core::{
 
 /// Counters that scale with cores, and the bounded counter.
 ///
-/// A [`Counter`](crate::Counter) is one atomic: the cheapest update while few threads share
+/// A [`Counter`] is one atomic: the cheapest update while few threads share
 /// it. Past that, these spread the count over cells. Which to choose, with figures:
 /// `docs/counters.md` in the repository.
 pub mod counters {
@@ -100,9 +100,9 @@ pub mod counters {
     };
 }
 
-/// Gauges beyond [`Gauge`](crate::Gauge) and [`FloatGauge`](crate::FloatGauge): the largest
+/// Gauges beyond [`Gauge`] and [`FloatGauge`]: the largest
 /// and smallest value observed in a period, and the guard of
-/// [`Gauge::track`](crate::Gauge::track).
+/// [`Gauge::track`].
 pub mod gauges {
     pub use prism_core::{InFlight, Max, Min};
 }
@@ -151,8 +151,8 @@ pub mod registry {
     };
 }
 
-/// The read path every format renders from: a [`Visitor`] over every family and series,
-/// or an owned [`Snapshot`]; and [`Metric`], which a type implements to be a kind of its
+/// The read path every format renders from: a [`Visitor`](read::Visitor) over every family
+/// and series, or an owned [`Snapshot`](read::Snapshot); and [`Metric`](read::Metric), which a type implements to be a kind of its
 /// own.
 pub mod read {
     pub use prism_core::{

@@ -7,10 +7,9 @@ use prism_core::{
     Counter, Error, Family, FamilySnapshot, Gauge, LabelSet, LabelValue, Registry, TypedFamily,
     Value,
 };
-use prism_derive::{LabelSet, LabelValue};
 use proptest::prelude::*;
 
-#[derive(LabelValue, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(prism_derive::LabelValue, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[prism(crate = "prism_core", rename_all = "UPPERCASE")]
 enum Method {
     Get,
@@ -19,7 +18,7 @@ enum Method {
     Delete,
 }
 
-#[derive(LabelSet, Clone, Debug)]
+#[derive(prism_derive::LabelSet, Clone, Debug)]
 #[prism(crate = "prism_core")]
 struct Http {
     method: Method,
@@ -39,7 +38,7 @@ impl Http {
     }
 }
 
-#[derive(LabelSet)]
+#[derive(prism_derive::LabelSet)]
 #[prism(crate = "prism_core")]
 struct Odd<'a> {
     r#type: &'a str,

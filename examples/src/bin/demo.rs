@@ -275,7 +275,7 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         m.request_seconds.add(micros as f64 / 1e6);
         m.bytes.add(r % 4096);
         bytes_source.fetch_add(r % 512, Ordering::Relaxed);
-        if code == "500" {
+        if code == 500 {
             // Counted after `handled`, with a fence between, so that /status, which reads
             // `errors` first, always shows errors <= handled (see prism's Publisher docs).
             fence(Ordering::Release);
