@@ -197,3 +197,48 @@ pub use prism_conformance as conformance;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// What `#[derive(LabelSet)]` refuses at compile time.
+///
+/// Two fields with one label name:
+///
+/// ```compile_fail
+/// #[derive(prism::LabelSet)]
+/// struct Labels {
+///     code: u16,
+///     #[prism(rename = "code")]
+///     status: u16,
+/// }
+/// ```
+///
+/// A name no format accepts:
+///
+/// ```compile_fail
+/// #[derive(prism::LabelSet)]
+/// struct Labels {
+///     #[prism(rename = "status-code")]
+///     code: u16,
+/// }
+/// ```
+///
+/// A reserved name:
+///
+/// ```compile_fail
+/// #[derive(prism::LabelSet)]
+/// struct Labels {
+///     __code: u16,
+/// }
+/// ```
+///
+/// and, as a check that the three above fail for their names alone, this compiles:
+///
+/// ```
+/// #[derive(prism::LabelSet)]
+/// struct Labels {
+///     code: u16,
+///     #[prism(rename = "status_code")]
+///     status: u16,
+/// }
+/// ```
+#[cfg(all(doctest, feature = "derive"))]
+struct DeriveRefusals;
