@@ -227,7 +227,9 @@ impl LabelValue for char {
 /// ```
 pub struct TypedFamily<L, M: Metric> {
     family: Family<M>,
-    labels: PhantomData<fn(&L)>,
+    /// Covariant in `L`: a family of `Labels<'static>` (as registering needs) is looked up by
+    /// a `Labels<'a>` borrowing values that live shorter.
+    labels: PhantomData<fn() -> L>,
 }
 
 impl<L: LabelSet, M: Metric + Default> TypedFamily<L, M> {

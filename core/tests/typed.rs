@@ -135,6 +135,28 @@ fn a_typed_family_registers_and_is_found_again() -> Result<(), Error> {
     Ok(())
 }
 
+#[derive(prism_derive::LabelSet)]
+#[prism(crate = "prism_core")]
+struct Route<'a> {
+    path: &'a str,
+}
+
+/// A registered family needs a `'static` label set type; its lookups take label sets that
+/// borrow shorter-lived values.
+#[test]
+fn a_registered_family_is_looked_up_by_borrowed_values() -> Result<(), Error> {
+    let registry = Registry::new();
+    let routes = registry.register("routes", "h", TypedFamily::<Route<'static>, Counter>::new())?;
+    for i in 0..3 {
+        let path = format!("/item/{i}");
+        routes.get(&Route { path: &path }).inc();
+        routes.with(&Route { path: &path }, |c| c.inc());
+    }
+    assert_eq!(routes.family().get(&["/item/2"]).get(), 2);
+    assert_eq!(routes.family().len(), 3);
+    Ok(())
+}
+
 fn method() -> impl Strategy<Value = Method> {
     prop_oneof![Just(Method::Get), Just(Method::Post), Just(Method::Delete)]
 }
