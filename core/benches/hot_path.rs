@@ -15,7 +15,8 @@ use std::time::Instant;
 use metrics::Recorder;
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::KeyValue;
-use prism_core::{Counter, Family};
+use prism_core::{Counter, Family, TypedFamily};
+use prism_derive::{LabelSet, LabelValue};
 
 mod support;
 use support::ns_per_op;
@@ -111,11 +112,51 @@ impl PcLabels {
     }
 }
 
+/// prism's typed label set of the same shape as `PcLabels`.
+#[derive(LabelSet)]
+#[prism(crate = "prism_core")]
+struct PrismLabels {
+    method: PrismMethod,
+    code: u16,
+    path: String,
+}
+
+#[derive(Clone, Copy, LabelValue)]
+#[prism(crate = "prism_core", rename_all = "UPPERCASE")]
+enum PrismMethod {
+    Get,
+    Post,
+    Put,
+}
+
+impl PrismLabels {
+    fn of(i: usize) -> Self {
+        Self {
+            method: [PrismMethod::Get, PrismMethod::Post, PrismMethod::Put][i % 3],
+            code: 200 + (i % 5) as u16,
+            path: format!("/api/v{i}"),
+        }
+    }
+}
+
+/// prism's typed label set of text fields, the values the slice path is given.
+#[derive(LabelSet)]
+#[prism(crate = "prism_core")]
+struct PrismStrLabels {
+    method: &'static str,
+    code: &'static str,
+    path: &'static str,
+}
+
 /// Every library's family, each holding the same `SERIES` series.
 struct Peers {
     values: Vec<[String; 3]>,
     refs: Vec<[&'static str; 3]>,
     prism: Family<Counter>,
+    typed: TypedFamily<PrismLabels, Counter>,
+    typed_keys: Vec<PrismLabels>,
+    typed_str: TypedFamily<PrismStrLabels, Counter>,
+    typed_str_keys: Vec<PrismStrLabels>,
     pclient: prometheus_client::metrics::family::Family<
         Vec<(String, String)>,
         prometheus_client::metrics::counter::Counter,
@@ -154,6 +195,23 @@ impl Peers {
                 .cardinality_limit(SERIES)
                 .build()
                 .unwrap(),
+            typed: Family::<Counter>::builder(NAMES)
+                .cardinality_limit(SERIES)
+                .build()
+                .unwrap()
+                .typed()
+                .unwrap(),
+            typed_keys: (0..SERIES).map(PrismLabels::of).collect(),
+            typed_str: Family::<Counter>::builder(NAMES)
+                .cardinality_limit(SERIES)
+                .build()
+                .unwrap()
+                .typed()
+                .unwrap(),
+            typed_str_keys: refs
+                .iter()
+                .map(|&[method, code, path]| PrismStrLabels { method, code, path })
+                .collect(),
             pclient: Default::default(),
             pclient_derived: Default::default(),
             pclient_derived_keys: (0..SERIES).map(PcLabels::of).collect(),
@@ -198,6 +256,8 @@ impl Peers {
         };
         for i in 0..SERIES {
             peers.update(Lib::PrismGet, i);
+            peers.update(Lib::PrismTyped, i);
+            peers.update(Lib::PrismTypedStr, i);
             peers.update(Lib::PrometheusClient, i);
             peers.update(Lib::PrometheusClientDerived, i);
             peers.update(Lib::Prometheus, i);
@@ -212,6 +272,8 @@ impl Peers {
         match lib {
             Lib::PrismGet => self.prism.get(&self.refs[i]).inc(),
             Lib::PrismWith => self.prism.with(&self.refs[i], Counter::inc),
+            Lib::PrismTyped => self.typed.get(&self.typed_keys[i]).inc(),
+            Lib::PrismTypedStr => self.typed_str.get(&self.typed_str_keys[i]).inc(),
             Lib::PrometheusClient => {
                 self.pclient.get_or_create(&self.pclient_keys[i]).inc();
             }
@@ -234,6 +296,8 @@ impl Peers {
 enum Lib {
     PrismGet,
     PrismWith,
+    PrismTyped,
+    PrismTypedStr,
     PrometheusClient,
     PrometheusClientDerived,
     Prometheus,
@@ -241,9 +305,20 @@ enum Lib {
     Metrics,
 }
 
-const LIBS: [(Lib, &str); 7] = [
+impl Lib {
+    fn is_prism(self) -> bool {
+        matches!(
+            self,
+            Lib::PrismGet | Lib::PrismWith | Lib::PrismTyped | Lib::PrismTypedStr
+        )
+    }
+}
+
+const LIBS: [(Lib, &str); 9] = [
     (Lib::PrismGet, "prism Family::get(..).inc()"),
     (Lib::PrismWith, "prism Family::with(.., inc)"),
+    (Lib::PrismTyped, "prism TypedFamily::get, enum/u16/String"),
+    (Lib::PrismTypedStr, "prism TypedFamily::get, &str fields"),
     (
         Lib::PrometheusClient,
         "prometheus-client get_or_create, Vec",
@@ -265,11 +340,7 @@ fn family_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
     println!("\n{title}");
     let prism = ns_per_op(2_000_000, |i| peers.update(Lib::PrismGet, pick(i)));
     for (lib, name) in LIBS {
-        let iters = if matches!(lib, Lib::PrismGet | Lib::PrismWith) {
-            2_000_000
-        } else {
-            500_000
-        };
+        let iters = if lib.is_prism() { 2_000_000 } else { 500_000 };
         let ns = if lib == Lib::PrismGet {
             prism
         } else {
@@ -277,11 +348,75 @@ fn family_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
         };
         let note = match lib {
             Lib::PrismGet => String::new(),
-            Lib::PrismWith => format!("{:.2}x of get", ns / prism),
+            Lib::PrismWith | Lib::PrismTyped | Lib::PrismTypedStr => {
+                format!("{:.2}x of get", ns / prism)
+            }
             _ => format!("prism get is {:.1}x faster", ns / prism),
         };
         row(name, ns, &note);
     }
+}
+
+/// Typed and slice lookups into the same family (each typed family is also looked up by
+/// slice: two families differ in their random seed, so a hot series may probe one entry
+/// more in one of them), measured in many short interleaved rounds, the best of each over
+/// all rounds: a change in the machine's load between two measurements cannot favour one
+/// path, and on a busy machine some rounds of each run undisturbed.
+fn typed_section(peers: &Peers, title: &str, pick: impl Fn(u64) -> usize) {
+    println!("\n{title}");
+    const ROUNDS: usize = 200;
+    const ITERS: u64 = 20_000;
+    let mut best = [f64::INFINITY; 5];
+    for _ in 0..ROUNDS {
+        let runs = [
+            ns_per_op(ITERS, |i| {
+                peers.typed_str.family().get(&peers.refs[pick(i)]).inc()
+            }),
+            // The slice as `family.get(&[a, b, c])` builds it: on the stack, at the call.
+            ns_per_op(ITERS, |i| {
+                let k = &peers.typed_str_keys[pick(i)];
+                peers
+                    .typed_str
+                    .family()
+                    .get(&[k.method, k.code, k.path])
+                    .inc()
+            }),
+            ns_per_op(ITERS, |i| peers.update(Lib::PrismTypedStr, pick(i))),
+            // The slice path given the values of the struct: the code formatted on the
+            // stack, as the typed path does.
+            ns_per_op(ITERS, |i| {
+                let key = &peers.typed_keys[pick(i)];
+                let mut code = itoa::Buffer::new();
+                let method = peers.refs[pick(i)][0];
+                peers
+                    .typed
+                    .family()
+                    .get(&[method, code.format(key.code), &key.path])
+                    .inc()
+            }),
+            ns_per_op(ITERS, |i| peers.update(Lib::PrismTyped, pick(i))),
+        ];
+        for (best, run) in best.iter_mut().zip(runs) {
+            *best = best.min(run);
+        }
+    }
+    row("slice, [&str; 3] kept in memory", best[0], "");
+    row("slice, [&str; 3] built at the call", best[1], "");
+    row(
+        "typed, &str fields",
+        best[2],
+        &format!(
+            "{:.2}x of the slice built at the call, {:.2}x of the kept one",
+            best[2] / best[1],
+            best[2] / best[0]
+        ),
+    );
+    row("slice, built at the call, u16 via itoa", best[3], "");
+    row(
+        "typed, enum/u16/String fields",
+        best[4],
+        &format!("{:.2}x of the slice path", best[4] / best[3]),
+    );
 }
 
 fn main() {
@@ -322,6 +457,17 @@ fn main() {
     family_section(
         &peers,
         "family, 3 labels, 1000 series chosen at random (indices precomputed)",
+        |i| ring[i as usize % RING],
+    );
+
+    typed_section(
+        &peers,
+        "typed against slice lookups, one hot series (interleaved rounds)",
+        |_| 7,
+    );
+    typed_section(
+        &peers,
+        "typed against slice lookups, 1000 random series (interleaved rounds)",
         |i| ring[i as usize % RING],
     );
 
@@ -369,11 +515,7 @@ fn main() {
         println!("\ncontention, one family of 1000 series, {title}");
         println!("  (aggregate Mops/s; scaling = N-thread throughput / 1-thread throughput)");
         for (lib, name) in LIBS {
-            let iters = if matches!(lib, Lib::PrismGet | Lib::PrismWith) {
-                1_000_000
-            } else {
-                250_000
-            };
+            let iters = if lib.is_prism() { 1_000_000 } else { 250_000 };
             let mut line = format!("  {name:<40}");
             let mut one = None;
             for &n in &threads {

@@ -2,11 +2,17 @@
 
 use std::fmt;
 
+use crate::hdr::LayoutError;
+use crate::histogram::HistogramError;
+
 /// Why a registration or a label lookup was refused.
 ///
 /// Every message names the offending input and says what to do instead. Library code
 /// returns this error where other crates panic (a duplicate name, a bad label name): a
 /// process never dies because of a name or a label value.
+///
+/// Every error a configuration in this crate can give converts into it with `?`: a
+/// [`HistogramError`] and a [`LayoutError`] become [`Error::Histogram`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -98,6 +104,29 @@ pub enum Error {
         /// The number of values given.
         got: usize,
     },
+    /// A [`Family`](crate::Family) made typed by a [`LabelSet`](crate::LabelSet) whose
+    /// names differ from the family's, in number, spelling or order.
+    #[non_exhaustive]
+    LabelNames {
+        /// The family's label names.
+        family: Vec<String>,
+        /// The label set's names ([`LabelSet::NAMES`](crate::LabelSet::NAMES)).
+        label_set: Vec<String>,
+    },
+    /// A histogram, summary or window configuration that was refused.
+    Histogram(HistogramError),
+}
+
+impl From<HistogramError> for Error {
+    fn from(e: HistogramError) -> Self {
+        Error::Histogram(e)
+    }
+}
+
+impl From<LayoutError> for Error {
+    fn from(e: LayoutError) -> Self {
+        Error::Histogram(HistogramError::Layout(e))
+    }
 }
 
 impl Error {
@@ -113,7 +142,10 @@ impl Error {
             | Error::InvalidUnit { family, .. }
             | Error::InvalidCardinalityLimit { family, .. }
             | Error::InvalidExpiry { family, .. } => Some(family),
-            Error::LabelCount { .. } | Error::InvalidConstLabel { .. } => None,
+            Error::LabelCount { .. }
+            | Error::InvalidConstLabel { .. }
+            | Error::LabelNames { .. }
+            | Error::Histogram(_) => None,
         }
     }
 }
@@ -202,8 +234,23 @@ impl fmt::Display for Error {
                 "{got} label values given to a family with {expected} label names; pass one value \
                  per label name, in the order the names were declared"
             ),
+            Error::LabelNames { family, label_set } => write!(
+                f,
+                "the label set's names {label_set:?} are not the family's label names \
+                 {family:?}; build the family from the label set's names \
+                 (`Family::builder(L::NAMES.iter().copied())` or `TypedFamily::new()`), or \
+                 rename the label set's fields with #[prism(rename = \"...\")]"
+            ),
+            Error::Histogram(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Histogram(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -52,7 +52,11 @@ pub const DEFAULT_BOUNDS_SECONDS: [f64; 14] = [
 pub const MAX_HISTOGRAM_SHARDS: usize = 256;
 
 /// Why a histogram configuration was refused.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality compares the bounds and scales it reports by their bits, so that an error equals
+/// itself even when it reports a NaN: that makes it `Eq`, and [`Error`](crate::Error), which
+/// holds it, too.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum HistogramError {
     /// The range or precision cannot be laid out.
@@ -86,6 +90,31 @@ pub enum HistogramError {
         slot: Duration,
     },
 }
+
+impl PartialEq for HistogramError {
+    fn eq(&self, other: &Self) -> bool {
+        use HistogramError as E;
+        match (self, other) {
+            (E::Layout(a), E::Layout(b)) => a == b,
+            (E::Bounds { bound: a }, E::Bounds { bound: b }) | (E::Scale(a), E::Scale(b)) => {
+                a.to_bits() == b.to_bits()
+            }
+            (E::Shards(a), E::Shards(b)) => a == b,
+            (E::Window, E::Window) => true,
+            (
+                E::WindowSlots { slots, max },
+                E::WindowSlots {
+                    slots: slots_b,
+                    max: max_b,
+                },
+            ) => slots == slots_b && max == max_b,
+            (E::SlotDuration { slot }, E::SlotDuration { slot: slot_b }) => slot == slot_b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for HistogramError {}
 
 impl fmt::Display for HistogramError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -53,6 +53,7 @@
 //!
 //! Adapters consume [`Registry::visit`] (or [`Registry::snapshot`]) and nothing else.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![deny(unsafe_code)]
@@ -72,6 +73,7 @@ mod gauge;
 mod hdr;
 mod histogram;
 mod histogram_value;
+mod label_set;
 mod labels;
 mod metric;
 mod name;
@@ -112,6 +114,7 @@ pub use histogram::{
     Timer, DEFAULT_BOUNDS_SECONDS, MAX_HISTOGRAM_SHARDS,
 };
 pub use histogram_value::{HistogramValue, QUANTILES};
+pub use label_set::{LabelSet, LabelValue, TypedFamily};
 pub use labels::MAX_LABEL_VALUE_BYTES;
 pub use metric::{Kind, Metric, Value};
 pub use name::{
@@ -120,6 +123,11 @@ pub use name::{
 pub use numa::{NumaCounter, NumaTopology};
 pub use per_cpu::PerCpuCounter;
 pub use per_thread::{PerThreadCounter, PerThreadWriter};
+/// `#[derive(LabelSet)]` and `#[derive(LabelValue)]` (feature `derive`); the generated
+/// code names `::prism` unless the type says `#[prism(crate = "prism_core")]`.
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use prism_derive::{LabelSet, LabelValue};
 pub use publish::{PublishTask, Publisher};
 pub use rate::{WindowedRate, WindowedRateBuilder, MAX_RATE_SLOTS};
 pub use read::{

@@ -102,7 +102,7 @@ impl Entry {
     }
 }
 
-mod sealed {
+pub(crate) mod sealed {
     use super::*;
 
     /// The dynamic side of a registered metric: how the registry reads it.

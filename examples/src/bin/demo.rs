@@ -23,11 +23,19 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::atomic::fence;
 
+use prism::callback::{CounterFn, GaugeFn};
+use prism::counters::{
+    Capped, NumaCounter, PerCpuCounter, PerThreadCounter, ShardedCounter, SloppyCounter,
+    StripedCounter,
+};
+use prism::gauges::{Max, Min};
+use prism::histogram::{Summary, WindowedHistogram};
+use prism::publish::Publisher;
+use prism::rate::WindowedRate;
+use prism::registry::Metadata;
 use prism::{
-    Capped, Counter, CounterFn, Family, FloatCounter, FloatGauge, Gauge, GaugeFn, Histogram, Max,
-    Metadata, Min, NumaCounter, PerCpuCounter, PerThreadCounter, Publisher, Registry,
-    ShardedCounter, SloppyCounter, StripedCounter, Summary, UpDownCounter, WindowedHistogram,
-    WindowedRate,
+    Counter, Family, FloatCounter, FloatGauge, Gauge, Histogram, LabelSet, Registry, TypedFamily,
+    UpDownCounter,
 };
 
 /// Counts every allocation, so that `memstats` in `/debug/vars` shows real `Alloc`,
@@ -38,10 +46,17 @@ static ALLOC: prism::json::CountingAllocator = prism::json::CountingAllocator::n
 const DEFAULT_LISTEN: &str = "127.0.0.1:9898";
 const USAGE: &str = "usage: demo [--listen ADDR]   (default 127.0.0.1:9898)";
 
+/// The labels of `demo_requests`: the label names are the field names.
+#[derive(LabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    code: u16,
+}
+
 /// Handles to every metric the workers update.
 #[derive(Clone)]
 struct Metrics {
-    requests: Family<Counter>,
+    requests: TypedFamily<RequestLabels, Counter>,
     request_seconds: FloatCounter,
     in_flight: UpDownCounter,
     queue_depth: Gauge,
@@ -68,9 +83,10 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
     let requests = registry.register(
         "demo_requests",
         "Requests handled, by method and status code.",
-        Family::<Counter>::builder(["method", "code"])
+        Family::<Counter>::builder(RequestLabels::NAMES.iter().copied())
             .cardinality_limit(50)
-            .build()?,
+            .build()?
+            .typed()?,
     )?;
     let request_seconds = registry.register_with(
         Metadata::new("demo_request_seconds", "Time spent handling requests.").unit("seconds"),
@@ -225,7 +241,7 @@ fn register(registry: &Registry, bytes_source: Arc<AtomicU64>) -> Result<Metrics
 
 const WORKERS: usize = 3;
 const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
-const CODES: [&str; 4] = ["200", "200", "404", "500"];
+const CODES: [u16; 4] = [200, 200, 404, 500];
 
 /// A small xorshift: the demo needs varied numbers, not good ones.
 fn next(state: &mut u64) -> u64 {
@@ -247,7 +263,7 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         let code = CODES[((r >> 8) % 4) as usize];
         let micros = 50 + (r >> 16) % 5000;
         m.handled.inc();
-        m.requests.get(&[method, code]).inc();
+        m.requests.get(&RequestLabels { method, code }).inc();
         m.rate.inc();
         m.latency.record_duration(Duration::from_micros(micros));
         m.recent_latency
@@ -264,7 +280,7 @@ fn work(id: usize, m: Metrics, bytes_source: Arc<AtomicU64>, stop: Arc<AtomicBoo
         m.request_seconds.add(micros as f64 / 1e6);
         m.bytes.add(r % 4096);
         bytes_source.fetch_add(r % 512, Ordering::Relaxed);
-        if code == "500" {
+        if code == 500 {
             // Counted after `handled`, with a fence between, so that /status, which reads
             // `errors` first, always shows errors <= handled (see prism's Publisher docs).
             fence(Ordering::Release);
