@@ -1,72 +1,23 @@
 //! The demo binary, run: its `/metrics` passes `promtool check metrics` without a word, and
 //! a client that sends half a request head is disconnected.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-/// How long the test waits for the demo to answer or to close a connection.
-const BOUND: Duration = Duration::from_secs(30);
+mod support;
+use support::{found_or_skip, Demo, BOUND};
 
-/// The demo on a free loopback port, pushing OTLP to a port where nothing listens (so that
-/// prism-otel's own metrics are in its `/metrics` too); killed when dropped.
-struct Demo {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Demo {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-            .env("OTEL_METRIC_EXPORT_INTERVAL", "200")
-            .env("OTEL_EXPORTER_OTLP_TIMEOUT", "100")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the demo starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut demo = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        // "prism demo listening on http://ADDR/ (Ctrl-C to stop)"
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("the demo's stdout");
-            if let Some(rest) = line.strip_prefix("prism demo listening on http://") {
-                let addr = rest.split('/').next().unwrap_or_default();
-                demo.addr = addr.parse().expect("the address the demo prints");
-                return demo;
-            }
-        }
-        panic!("the demo ended without saying where it listens");
-    }
-
-    fn get(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(BOUND)).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        body.to_owned()
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The demo, pushing OTLP to a port where nothing listens, so that prism-otel's own metrics
+/// are in its `/metrics` too.
+fn demo() -> Demo {
+    Demo::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", Some("http://127.0.0.1:9")),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", Some("http/protobuf")),
+        ("OTEL_METRIC_EXPORT_INTERVAL", Some("200")),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", Some("100")),
+    ])
 }
 
 /// promtool from PATH; `None` (with a loud message) where it is missing outside CI.
@@ -75,19 +26,15 @@ fn promtool() -> Option<PathBuf> {
     let found = std::env::split_paths(&path)
         .map(|dir| dir.join("promtool"))
         .find(|p| p.is_file());
-    if found.is_none() {
-        let message = "promtool is not on PATH, so the demo's /metrics was NOT linted. \
+    let message = "promtool is not on PATH, so the demo's /metrics was NOT linted. \
                        Install it with `bash .ci/setup.d/prom.sh` (Debian package `prometheus`).";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("\n!!! SKIPPED: {message}\n");
-    }
-    found
+    found_or_skip(found, "promtool", message)
 }
 
 #[test]
 fn the_demo_s_metrics_pass_promtool_without_a_word() {
     let Some(promtool) = promtool() else { return };
-    let demo = Demo::start();
+    let demo = demo();
     let text = demo.get("/metrics");
     // Every family prism names itself is in what is checked: core's self-telemetry and
     // the OTLP exporter's.
@@ -126,7 +73,7 @@ fn the_demo_s_metrics_pass_promtool_without_a_word() {
 
 #[test]
 fn the_demo_disconnects_a_client_that_sends_half_a_head() {
-    let demo = Demo::start();
+    let demo = demo();
     let mut slow = TcpStream::connect(demo.addr).unwrap();
     slow.set_read_timeout(Some(BOUND)).unwrap();
     slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: demo\r\n")

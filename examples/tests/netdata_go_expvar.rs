@@ -9,89 +9,34 @@
 //! (`bash .ci/setup.d/netdata.sh` installs it). Where it is missing the test fails under
 //! `CI=true` and prints one loud SKIPPED line otherwise.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The demo on a free loopback port; killed when dropped.
-struct Demo {
-    child: Child,
-    addr: SocketAddr,
+mod support;
+use support::{found_or_skip, Demo};
+
+/// The demo's `/debug/vars`, parsed.
+fn vars(demo: &Demo) -> Value {
+    serde_json::from_str(&demo.get("/debug/vars")).expect("/debug/vars is JSON")
 }
 
-impl Demo {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the demo starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        // Held from here on, so that a panic below still kills and waits for the child.
-        let mut demo = Demo {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("the demo's stdout");
-            if let Some(rest) = line.strip_prefix("prism demo listening on http://") {
-                let addr = rest.split('/').next().unwrap_or_default();
-                demo.addr = addr.parse().expect("the address the demo prints");
-                return demo;
-            }
-        }
-        panic!("the demo ended without saying where it listens");
-    }
-}
-
-impl Demo {
-    /// `/debug/vars`, parsed.
-    fn vars(&self) -> Value {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        write!(
-            stream,
-            "GET /debug/vars HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (_, body) = response.split_once("\r\n\r\n").expect("a response head");
-        serde_json::from_str(body).expect("/debug/vars is JSON")
-    }
-
-    /// Waits (at most 30 s) until the workers have answered a `GET` with 200, so that
-    /// every key the collector is configured for exists.
-    fn wait_for_traffic(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.vars()["demo_requests"]["GET"]["200"]
-            .as_u64()
-            .unwrap_or(0)
-            == 0
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the demo served no GET 200 in 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Waits (at most 30 s) until the demo's workers have answered a `GET` with 200, so that
+/// every key the collector is configured for exists.
+fn wait_for_traffic(demo: &Demo) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while vars(demo)["demo_requests"]["GET"]["200"]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the demo served no GET 200 in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -106,26 +51,23 @@ fn python_d() -> Option<PathBuf> {
         .iter()
         .find(|d| d.join("go_expvar.chart.py").is_file())
         .cloned();
-    if found.is_none() {
-        let message = format!(
-            "netdata's go_expvar.chart.py is not in {candidates:?}, so the demo's /debug/vars \
-             was NOT read by netdata's go_expvar collector. Install it with \
-             `bash .ci/setup.d/netdata.sh` (Debian package `netdata-plugins-python`) or point \
-             PRISM_NETDATA_PYTHON_D at a python.d folder."
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message}");
-        }
-        eprintln!("SKIPPED (netdata go_expvar): {message}");
-    }
-    found
+    let message = format!(
+        "netdata's go_expvar.chart.py is not in {candidates:?}, so the demo's /debug/vars \
+         was NOT read by netdata's go_expvar collector. Install it with \
+         `bash .ci/setup.d/netdata.sh` (Debian package `netdata-plugins-python`) or point \
+         PRISM_NETDATA_PYTHON_D at a python.d folder."
+    );
+    found_or_skip(found, "netdata go_expvar", &message)
 }
 
 #[test]
 fn netdata_go_expvar_collects_memstats_and_custom_variables_from_the_demo() {
     let Some(python_d) = python_d() else { return };
-    let demo = Demo::start();
-    demo.wait_for_traffic();
+    let demo = Demo::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", None),
+    ]);
+    wait_for_traffic(&demo);
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netdata/go_expvar_driver.py");
     let url = format!("http://{}/debug/vars", demo.addr);
     let out = Command::new("python3")
