@@ -17,7 +17,7 @@ use prism_conformance::text::{parse, Dialect};
 /// test data kept beside the repository.
 const DEFAULT_SUITE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/testdata/openmetrics/parsers"
+    "/../../shared/testdata/openmetrics/parsers" // an extra; PRISM_OPENMETRICS_SUITE moves it
 );
 
 /// The suite's README: 211 cases, 44 valid and 167 invalid.
