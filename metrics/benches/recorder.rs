@@ -5,7 +5,6 @@
 //!     cargo bench -p prism-metrics
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use metrics::{Key, Label, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
@@ -16,24 +15,13 @@ use prism_prom::{Format, Renderer};
 const SERIES: usize = 1000;
 const RING: usize = 4096;
 
+// prism-core's bench timing, so that both benches measure the same way.
+#[path = "../../core/benches/support/mod.rs"]
+mod support;
+use support::ns_per_op;
+
 static METADATA: metrics::Metadata<'static> =
     metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
-
-/// Nanoseconds per call of `f`, the best of five runs after a warm-up.
-fn ns_per_op(iters: u64, mut f: impl FnMut(u64)) -> f64 {
-    for i in 0..iters / 10 {
-        f(i);
-    }
-    (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            for i in 0..iters {
-                f(i);
-            }
-            start.elapsed().as_nanos() as f64 / iters as f64
-        })
-        .fold(f64::INFINITY, f64::min)
-}
 
 /// The key of series `i`: three labels, as a request counter has.
 fn key(i: usize) -> Key {
