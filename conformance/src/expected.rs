@@ -72,15 +72,16 @@ pub fn expected(snapshot: &Snapshot) -> Result<Samples, Unsupported> {
         };
         let mut series = BTreeMap::new();
         for s in &family.series {
+            // The overflow series has the constant labels' values alone, and the marker.
+            let pairs = d
+                .label_names()
+                .iter()
+                .map(String::as_str)
+                .zip(s.label_values.iter().map(String::as_str));
             let labels = if s.overflow {
-                Labels::overflow()
+                Labels::new(pairs.chain([(prism_core::OVERFLOW_LABEL, "true")]))
             } else {
-                Labels::new(
-                    d.label_names()
-                        .iter()
-                        .map(String::as_str)
-                        .zip(s.label_values.iter().map(String::as_str)),
-                )
+                Labels::new(pairs)
             };
             let point = match &s.value {
                 Value::Counter(v) => Point::Number(Number::Int((*v).into())),

@@ -1,6 +1,6 @@
 //! Families registered through a [`Scope`](prism_core::Scope) reach every format under
 //! their prefixed names with the scope's constant labels on every series (the overflow
-//! series excepted, which carries its marker alone), and the formats agree.
+//! series too, beside its marker), and the formats agree.
 
 use prism_conformance::read::{Schema, Unknown};
 use prism_conformance::{assert_conformant, Format, Labels, Number, Point};
@@ -80,7 +80,10 @@ fn every_format_prints_the_prefix_and_the_constant_labels() {
             "{format}"
         );
         assert_eq!(
-            point("mylib_errors", Labels::overflow()),
+            point(
+                "mylib_errors",
+                Labels::new([("instance", "a"), (prism_core::OVERFLOW_LABEL, "true")])
+            ),
             int(5),
             "{format}"
         );
@@ -109,4 +112,80 @@ fn every_format_prints_the_prefix_and_the_constant_labels() {
             "{format}"
         );
     }
+}
+
+/// Two constant labels, label values shaped like the overflow marker at every level, and
+/// a family whose overflow series is all that is left of it: every format keeps the
+/// constant labels on the overflow series and reads the marker-shaped values back as values.
+fn marker_shaped() -> Registry {
+    let registry = Registry::new();
+    let marker = prism_json::OVERFLOW_KEY;
+    let scope = registry
+        .scoped()
+        .label("region", marker)
+        .unwrap()
+        .label("zone", "_otel_metric_overflow=true")
+        .unwrap();
+    let family = |limit| {
+        Family::<Counter>::builder(["kind", "code"])
+            .cardinality_limit(limit)
+            .build()
+            .unwrap()
+    };
+    let calls = scope.register("calls", "Calls.", family(3)).unwrap();
+    calls.get(&[marker, marker]).add(1);
+    calls.get(&["_otel_metric_overflow=true", "200"]).add(2);
+    calls.get(&["__otel_metric_overflow=true", "500"]).add(3);
+    calls.get(&["refused", "200"]).add(4); // past the limit
+    let gone = scope.register("gone", "Gone.", family(1)).unwrap();
+    gone.get(&["a", "1"]).add(1);
+    gone.get(&["b", "2"]).add(6); // past the limit
+    gone.remove(&["a", "1"]);
+    registry
+}
+
+#[test]
+fn the_overflow_series_keeps_the_constant_labels_in_every_format() {
+    let registry = marker_shaped();
+    assert_conformant(&registry);
+    let schema = Schema::of_registry(&registry);
+    let consts = [
+        ("region", prism_json::OVERFLOW_KEY),
+        ("zone", "_otel_metric_overflow=true"),
+    ];
+    let overflow = Labels::new(
+        consts
+            .into_iter()
+            .chain([(prism_core::OVERFLOW_LABEL, "true")]),
+    );
+    for format in Format::ALL {
+        let bytes = format.render(&registry);
+        let samples = format
+            .read(&bytes, &schema, Unknown::Error)
+            .unwrap_or_else(|e| panic!("{format}: {e}"));
+        let series = |family: &str| &samples.family(family).unwrap().series;
+        let int = |n: i128| Point::Number(Number::Int(n));
+        assert_eq!(series("calls")[&overflow].point, int(4), "{format}");
+        assert_eq!(
+            series("calls")[&Labels::new(
+                consts
+                    .into_iter()
+                    .chain([("kind", "_otel_metric_overflow=true"), ("code", "200")])
+            )]
+                .point,
+            int(2),
+            "{format}"
+        );
+        assert_eq!(series("calls").len(), 4, "{format}");
+        assert_eq!(series("gone")[&overflow].point, int(6), "{format}");
+        assert_eq!(series("gone").len(), 1, "{format}");
+    }
+    // In JSON the overflow key sits beside the first own label, inside the constant maps.
+    let json = String::from_utf8(Format::Json.render(&registry)).unwrap();
+    assert!(
+        json.contains(
+            r#""gone": {"otel_metric_overflow=true": {"_otel_metric_overflow=true": {"otel_metric_overflow=true": 6}}}"#
+        ),
+        "{json}"
+    );
 }

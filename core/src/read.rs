@@ -134,22 +134,22 @@ pub(crate) enum SampleLabels<'a> {
 
 impl<'a> Sample<'a> {
     /// The label values, in the order of the descriptor's label names: the constant labels'
-    /// values first. Empty for the overflow series, whose only label is the overflow
-    /// marker.
+    /// values first. For the overflow series, the constant labels' values alone: it stands
+    /// for every refused label set of the family, so it has no value for the family's own
+    /// labels, but it keeps the [`Scope`](crate::Scope)'s, so that a query selecting on them
+    /// (`{instance="a"}`) counts the refused updates too.
     pub fn label_values(&self) -> LabelValuesIter<'a> {
-        let consts = match self.labels {
-            SampleLabels::Overflow => &[][..],
-            _ => self.consts,
-        };
         LabelValuesIter {
-            consts: consts.iter(),
+            consts: self.consts.iter(),
             inner: self.labels.clone(),
         }
     }
 
     /// Whether this is the overflow series of a family past its cardinality limit. Formats
-    /// label it `otel_metric_overflow="true"` ([`OVERFLOW_LABEL`]) or give it the attribute
-    /// `otel.metric.overflow=true` ([`OVERFLOW_ATTRIBUTE`]), in place of the family's labels.
+    /// label it with the constant labels ([`label_values`](Self::label_values)) and
+    /// `otel_metric_overflow="true"` ([`OVERFLOW_LABEL`]), or give it those and the
+    /// attribute `otel.metric.overflow=true` ([`OVERFLOW_ATTRIBUTE`]), in place of the
+    /// family's own labels.
     ///
     /// [`OVERFLOW_LABEL`]: crate::OVERFLOW_LABEL
     /// [`OVERFLOW_ATTRIBUTE`]: crate::OVERFLOW_ATTRIBUTE
@@ -270,7 +270,8 @@ impl FamilySnapshot {
 /// One series of a [`FamilySnapshot`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSnapshot {
-    /// Label values, in the order of the descriptor's label names.
+    /// Label values, in the order of the descriptor's label names; for the overflow series,
+    /// the constant labels' values alone (see [`Sample::label_values`]).
     pub label_values: Vec<String>,
     /// Whether this is the overflow series.
     pub overflow: bool,

@@ -9,8 +9,8 @@
 //! (read from the descriptor, not stored per series). A format that renders label names and
 //! values renders constant labels with no code of its own, and the family's lookups cost
 //! what they cost outside a scope: the constant values never enter a series' key. The
-//! overflow series of a family past its limit carries the overflow marker alone, as outside
-//! a scope.
+//! overflow series of a family past its limit carries the constant labels and the overflow
+//! marker, in place of the family's own labels.
 
 use std::fmt;
 

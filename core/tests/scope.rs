@@ -50,7 +50,7 @@ fn a_scope_without_prefix_or_labels_registers_as_the_registry_does() {
 }
 
 #[test]
-fn the_overflow_series_carries_its_marker_alone() {
+fn the_overflow_series_carries_the_constant_labels_alone() {
     let registry = Registry::new();
     let scope = registry.scoped().label("instance", "a").unwrap();
     let f = scope
@@ -67,7 +67,8 @@ fn the_overflow_series_carries_its_marker_alone() {
     f.get(&["b"]).add(2);
     let read = registry.snapshot();
     let overflow = read.family("jobs").unwrap().overflow().unwrap();
-    assert!(overflow.label_values.is_empty());
+    assert!(overflow.overflow);
+    assert_eq!(overflow.label_values, ["a"]);
     assert_eq!(overflow.value, prism_core::Value::Counter(2));
 }
 

@@ -59,17 +59,19 @@ impl FamilyRows {
         self.overflow = None;
     }
 
-    pub(crate) fn push(&mut self, sample: &Sample<'_>) {
+    pub(crate) fn push(&mut self, desc: &Descriptor, sample: &Sample<'_>) {
         if sample.is_overflow() {
             self.overflow = Some(sample.value().clone());
             return;
         }
+        let overflow_level = desc.const_labels().len();
         let first_label = self.labels.len() as u32;
         for (level, value) in sample.label_values().enumerate() {
             let start = self.arena.len() as u32;
-            // The first label keys the family's top map, beside the overflow key: stored
-            // as written, escape included, so sorting and writing need no second look.
-            if level == 0 && escaped(value) {
+            // The first label of the family's own keys the map the overflow key is in:
+            // stored as written, escape included, so sorting and writing need no second
+            // look.
+            if level == overflow_level && escaped(value) {
                 self.arena.push('_');
             }
             self.arena.push_str(value);
@@ -108,22 +110,75 @@ impl FamilyRows {
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        let overflow_key = self.overflow.as_ref().map(|_| crate::OVERFLOW_KEY);
-        let result = self.write_level(w, &order, 0, depth, overflow_key);
+        // The overflow series sits beside the family's own first label, inside the maps of
+        // the constant labels (one key each: every series has the same constant values).
+        let consts: Vec<&str> = desc.const_labels().map(|(_, value)| value).collect();
+        let result = if self.overflow.is_some() && order.is_empty() && !consts.is_empty() {
+            self.write_consts_only(w, &consts, depth)
+        } else {
+            self.write_level(w, &order, 0, depth, consts.len())
+        };
         self.order = order;
         result
     }
 
-    /// Writes the rows of `rows` (sorted, sharing their first `level` labels) as one map.
+    /// Writes a family whose only series is the overflow one, under the maps of its
+    /// constant labels' values.
+    fn write_consts_only<W: ?Sized + Write>(
+        &self,
+        w: &mut W,
+        consts: &[&str],
+        depth: usize,
+    ) -> io::Result<()> {
+        for value in consts {
+            let mut f = GoFormatter::new(Style::Expvar);
+            f.begin_object(w)?;
+            f.begin_object_key(w, true)?;
+            format::write_str(w, value, Style::Expvar)?;
+            f.begin_object_value(w)?;
+        }
+        self.write_level(w, &[], consts.len(), depth, consts.len())?;
+        for _ in consts {
+            GoFormatter::new(Style::Expvar).end_object(w)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows of `rows` (sorted, sharing their first `level` labels) as one map;
+    /// the overflow series goes into the map at `overflow_level`.
     fn write_level<W: ?Sized + Write>(
         &self,
         w: &mut W,
         rows: &[u32],
         level: usize,
         depth: usize,
-        mut overflow_key: Option<&str>,
+        overflow_level: usize,
     ) -> io::Result<()> {
+        let mut overflow_key = self
+            .overflow
+            .as_ref()
+            .filter(|_| level == overflow_level)
+            .map(|_| crate::OVERFLOW_KEY);
         let mut f = GoFormatter::new(Style::Expvar);
+        if level == depth {
+            // A family with constant labels and none of its own, and an overflow series
+            // (refused lookups with the wrong number of values): the object form of a
+            // family without labels, its series under "".
+            f.begin_object(w)?;
+            for (i, &row) in rows.iter().enumerate() {
+                f.begin_object_key(w, i == 0)?;
+                format::write_str(w, "", Style::Expvar)?;
+                f.begin_object_value(w)?;
+                write_value(w, &self.rows[row as usize].value)?;
+            }
+            if let Some(ok) = overflow_key {
+                f.begin_object_key(w, rows.is_empty())?;
+                format::write_str(w, ok, Style::Expvar)?;
+                f.begin_object_value(w)?;
+                write_value(w, self.overflow.as_ref().unwrap_or(&Value::Counter(0)))?;
+            }
+            return f.end_object(w);
+        }
         f.begin_object(w)?;
         let mut first = true;
         let mut entry = |w: &mut W, key: &str, first: &mut bool| -> io::Result<()> {
@@ -149,11 +204,12 @@ impl FamilyRows {
                 overflow_key = None;
             }
             entry(w, key, &mut first)?;
-            if level + 1 >= depth {
+            let overflow_below = self.overflow.is_some() && overflow_level > level;
+            if level + 1 >= depth && !overflow_below {
                 // Label sets are unique, so at the last level each key holds one row.
                 write_value(w, &self.rows[rows[i] as usize].value)?;
             } else {
-                self.write_level(w, &rows[i..end], level + 1, depth, None)?;
+                self.write_level(w, &rows[i..end], level + 1, depth, overflow_level)?;
             }
             i = end;
         }
@@ -165,8 +221,8 @@ impl FamilyRows {
     }
 }
 
-/// Whether a first label value is written with one more `_`: it is `_`s and then the
-/// overflow marker, so it would read as (or as an escaped) overflow key.
+/// Whether a value of the family's first own label is written with one more `_`: it is
+/// `_`s and then the overflow marker, so it would read as (or as an escaped) overflow key.
 fn escaped(label: &str) -> bool {
     label.trim_start_matches('_') == crate::OVERFLOW_KEY
 }

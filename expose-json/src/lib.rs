@@ -83,7 +83,10 @@
 //! - a labelled family is nested maps keyed by label value, one level per label, in label
 //!   order: `{"GET": {"200": 3}}`;
 //! - past its cardinality limit, the overflow series is at the top level of the family's
-//!   map under `otel_metric_overflow=true` (see [`OVERFLOW_KEY`]);
+//!   map under `otel_metric_overflow=true` (see [`OVERFLOW_KEY`]); for a family registered
+//!   through a [`Scope`](prism_core::Scope) with constant labels, in the map of its first
+//!   own label, inside the constant labels' maps: `{"a": {"GET": 3,
+//!   "otel_metric_overflow=true": 9}}`;
 //! - a labelled family with no series yet is `{}`;
 //! - a histogram or summary series is an object: `{"count": 4, "max": 0.5, "min": 0.005,
 //!   "p50": 0.05, "p90": 0.5, "p99": 0.5, "p999": 0.5, "sum": 0.605}` (min, max and the

@@ -133,9 +133,9 @@ impl<W: ?Sized + Write> Visitor for TopLevel<'_, W> {
                 .is_some_and(|e| e.key() == family.name());
     }
 
-    fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
+    fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
         if !self.skip {
-            self.rows.push(sample);
+            self.rows.push(family, sample);
         }
     }
 

@@ -116,16 +116,16 @@ struct Read {
 
 impl Visitor for Read {
     fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
-        let attributes = if sample.is_overflow() {
-            vec![KeyValue::new(OVERFLOW_ATTRIBUTE, true)]
-        } else {
-            family
-                .label_names()
-                .iter()
-                .zip(sample.label_values())
-                .map(|(k, v)| KeyValue::new(k.clone(), v.to_owned()))
-                .collect()
-        };
+        // The overflow series' values are the constant labels' alone; the marker follows.
+        let mut attributes: Vec<KeyValue> = family
+            .label_names()
+            .iter()
+            .zip(sample.label_values())
+            .map(|(k, v)| KeyValue::new(k.clone(), v.to_owned()))
+            .collect();
+        if sample.is_overflow() {
+            attributes.push(KeyValue::new(OVERFLOW_ATTRIBUTE, true));
+        }
         self.families
             .entry(family.name().to_owned())
             .or_default()

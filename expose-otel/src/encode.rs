@@ -332,6 +332,8 @@ impl Build<'_> {
         if sample.is_overflow() {
             delta.key_overflow();
         } else {
+            // The constant labels' values are the same on every series of a family (a name
+            // is registered once), so the overflow series' key needs none of them.
             for value in sample.label_values() {
                 delta.key_push(value);
             }
@@ -422,17 +424,19 @@ fn number_int(v: i64) -> number_data_point::Value {
     number_data_point::Value::AsInt(v)
 }
 
-/// The attributes of one series: its labels, or the overflow marker alone.
+/// The attributes of one series: its labels; for the overflow series, the constant labels
+/// (its only label values) and the overflow marker.
 pub(crate) fn attributes(family: &Descriptor, sample: &Sample<'_>) -> Vec<KeyValue> {
-    if sample.is_overflow() {
-        return vec![overflow_attribute()];
-    }
-    family
+    let mut attributes: Vec<KeyValue> = family
         .label_names()
         .iter()
         .zip(sample.label_values())
         .map(|(name, value)| string_attribute(name, value))
-        .collect()
+        .collect();
+    if sample.is_overflow() {
+        attributes.push(overflow_attribute());
+    }
+    attributes
 }
 
 /// `otel.metric.overflow=true`, a boolean as the OpenTelemetry SDKs write it.

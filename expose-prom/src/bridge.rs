@@ -220,12 +220,11 @@ impl FamilyBuf {
         };
         let first = self.values.len();
         let overflow = sample.is_overflow();
-        if !overflow {
-            for value in sample.label_values() {
-                let start = self.text.len();
-                self.text.push_str(value);
-                self.values.push((start, self.text.len()));
-            }
+        // The overflow series' values are the constant labels' alone.
+        for value in sample.label_values() {
+            let start = self.text.len();
+            self.text.push_str(value);
+            self.values.push((start, self.text.len()));
         }
         self.samples.push(BufferedSample {
             first,
@@ -362,11 +361,6 @@ impl FamilyBuf {
 
     /// `k="v",k2="v2"` of one series (no braces).
     fn push_labels(&self, sample: &BufferedSample, out: &mut String) {
-        if sample.overflow {
-            out.push_str(OVERFLOW_LABEL);
-            out.push_str("=\"true\"");
-            return;
-        }
         let values = &self.values[sample.first..sample.first + sample.count];
         for (i, (name, &(start, end))) in self.label_names[..self.label_count]
             .iter()
@@ -381,12 +375,19 @@ impl FamilyBuf {
             escape_label_value(&self.text[start..end], out);
             out.push('"');
         }
+        if sample.overflow {
+            if sample.count > 0 {
+                out.push(',');
+            }
+            out.push_str(OVERFLOW_LABEL);
+            out.push_str("=\"true\"");
+        }
     }
 }
 
 /// The labels of one buffered series, as prometheus-client encodes them: the family's
-/// label names with the series' values, or only `otel_metric_overflow="true"` for the
-/// overflow series.
+/// label names with the series' values; for the overflow series, the constant labels and
+/// `otel_metric_overflow="true"`.
 struct SampleLabels<'a> {
     family: &'a FamilyBuf,
     sample: &'a BufferedSample,
@@ -394,13 +395,13 @@ struct SampleLabels<'a> {
 
 impl EncodeLabelSet for SampleLabels<'_> {
     fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> fmt::Result {
-        if self.sample.overflow {
-            return (OVERFLOW_LABEL, "true").encode(encoder.encode_label());
-        }
         let family = self.family;
         let values = &family.values[self.sample.first..self.sample.first + self.sample.count];
         for (name, &(start, end)) in family.label_names[..family.label_count].iter().zip(values) {
             (name.as_str(), &family.text[start..end]).encode(encoder.encode_label())?;
+        }
+        if self.sample.overflow {
+            (OVERFLOW_LABEL, "true").encode(encoder.encode_label())?;
         }
         Ok(())
     }

@@ -9,8 +9,8 @@
 //! | `"x": 3` | family `x`, one series without labels |
 //! | `"x": {"GET": {"200": 3}}` with labels `method`, `code` | `x{code="200",method="GET"} 3` |
 //! | `"x": {}` | family `x` without series |
-//! | `"otel_metric_overflow=true": 5` in a family's top map | `x{otel_metric_overflow="true"} 5` |
-//! | a first-level key `_` + `_*otel_metric_overflow=true` | that label value, one `_` removed (prism-json adds one to any first label value shaped like the overflow key) |
+//! | `"otel_metric_overflow=true": 5` in a family's top map (for a scoped family, in the map of its first own label, inside the constant labels' maps) | `x{otel_metric_overflow="true"} 5` (with the constant labels, if any) |
+//! | a key `_` + `_*otel_metric_overflow=true` in that map | that label value, one `_` removed (prism-json adds one to any such value of the family's first own label) |
 //! | a histogram or summary series: `{"count", "sum", "min", "max", "p50", "p90", "p99", "p999"}` (see [`Schema::set_kind`]) | count and sum (a histogram has no buckets in JSON), a summary's quantiles; min and max are checked to be numbers or null |
 //! | `null` | a non-finite value, NaN or an infinity ([`Number::NonFinite`]) |
 //!
@@ -38,6 +38,8 @@ pub struct Schema {
     families: BTreeMap<String, Vec<String>>,
     /// Families whose series are objects: histograms and summaries.
     distributions: BTreeMap<String, Kind>,
+    /// How many of a family's first label names are a scope's constant labels.
+    consts: BTreeMap<String, usize>,
 }
 
 impl Schema {
@@ -64,6 +66,23 @@ impl Schema {
         }
     }
 
+    /// Says that the first `count` label names of a family are the constant labels of the
+    /// scope it was registered through: prism-json writes its overflow series inside their
+    /// maps, beside the family's first own label.
+    pub fn set_const_labels(&mut self, family: &str, count: usize) {
+        if count == 0 {
+            self.consts.remove(family);
+        } else {
+            self.consts.insert(family.to_owned(), count);
+        }
+    }
+
+    /// How many of a family's first label names are constant labels (0 unless
+    /// [`set_const_labels`](Self::set_const_labels) said otherwise).
+    pub fn const_labels(&self, family: &str) -> usize {
+        self.consts.get(family).copied().unwrap_or(0)
+    }
+
     /// The kind of a family marked by [`set_kind`](Self::set_kind) as a distribution.
     pub fn distribution(&self, family: &str) -> Option<Kind> {
         self.distributions.get(family).copied()
@@ -80,6 +99,7 @@ impl Schema {
         for family in &snapshot.families {
             let d = &family.descriptor;
             schema.insert(d.name(), d.label_names().iter().cloned());
+            schema.set_const_labels(d.name(), d.const_labels().len());
             match d.kind() {
                 prism_core::Kind::Histogram => schema.set_kind(d.name(), Kind::Histogram),
                 prism_core::Kind::Summary => schema.set_kind(d.name(), Kind::Summary),
@@ -135,8 +155,9 @@ pub fn read_json(bytes: &[u8], schema: &Schema, unknown: Unknown) -> Result<Samp
             }
         };
         let leaf = Leaf(schema.distribution(&key));
-        let series =
-            family_series(&value, label_names, leaf).map_err(|m| err(format!("{key:?}: {m}")))?;
+        let consts = schema.const_labels(&key).min(label_names.len());
+        let series = family_series(&value, label_names, consts, leaf)
+            .map_err(|m| err(format!("{key:?}: {m}")))?;
         out.families.insert(
             key.clone(),
             Family {
@@ -249,65 +270,64 @@ fn overflow_shaped(key: &str) -> bool {
 fn family_series(
     value: &Json,
     names: &[String],
+    consts: usize,
     leaf: Leaf,
 ) -> Result<BTreeMap<Labels, Series>, String> {
     let mut out = BTreeMap::new();
-    if names.is_empty() {
-        if leaf.is_series(value) {
-            out.insert(Labels::default(), leaf.read(value)?);
-            return Ok(out);
-        }
-        let Json::Object(entries) = value else {
-            return Err(format!("expected a value, found {value}"));
-        };
-        // A family without labels in object form: its series under "", and the overflow
-        // series (refused lookups with the wrong number of values).
-        for (key, v) in entries {
-            let labels = if key.is_empty() {
-                Labels::default()
-            } else if overflow_shaped(key) && !key.starts_with('_') {
-                Labels::overflow()
-            } else {
-                return Err(format!("unexpected key {key:?} in a family without labels"));
-            };
-            out.insert(labels, leaf.read(v)?);
-        }
-        return Ok(out);
-    }
-    let Json::Object(entries) = value else {
-        return Err(format!(
-            "expected an object nested {} deep, found {value}",
-            names.len()
-        ));
-    };
-    let mut path = Vec::with_capacity(names.len());
-    for (key, v) in entries {
-        if overflow_shaped(key) {
-            if !key.starts_with('_') {
-                out.insert(Labels::overflow(), leaf.read(v)?);
-                continue;
-            }
-            // A first label value shaped like the overflow key: written with one more `_`.
-            path.push(&key[1..]);
-        } else {
-            path.push(key.as_str());
-        }
-        walk(v, names, leaf, &mut path, &mut out)?;
-        path.pop();
-    }
+    walk(
+        value,
+        names,
+        consts,
+        leaf,
+        &mut Vec::with_capacity(names.len()),
+        &mut out,
+    )?;
     Ok(out)
 }
 
+/// Reads the map at depth `path.len()`. The overflow series is in the map of the family's
+/// first own label (depth `consts`), keyed by the bare marker; there, values shaped like
+/// the marker carry one more `_`.
 fn walk<'a>(
     value: &'a Json,
     names: &[String],
+    consts: usize,
     leaf: Leaf,
     path: &mut Vec<&'a str>,
     out: &mut BTreeMap<Labels, Series>,
 ) -> Result<(), String> {
+    let labels_of =
+        |path: &[&str]| Labels::new(names.iter().map(String::as_str).zip(path.iter().copied()));
+    let overflow_of = |path: &[&str]| {
+        Labels::new(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(path.iter().copied())
+                .chain([(prism_core::OVERFLOW_LABEL, "true")]),
+        )
+    };
     if path.len() == names.len() {
-        let labels = Labels::new(names.iter().map(String::as_str).zip(path.iter().copied()));
-        out.insert(labels, leaf.read(value)?);
+        if leaf.is_series(value) {
+            out.insert(labels_of(path), leaf.read(value)?);
+            return Ok(());
+        }
+        let Json::Object(entries) = value else {
+            return Err(format!("at {path:?}: expected a value, found {value}"));
+        };
+        // A family without labels of its own in object form: its series under "", and the
+        // overflow series (refused lookups with the wrong number of values).
+        for (key, v) in entries {
+            if key.is_empty() {
+                out.insert(labels_of(path), leaf.read(v)?);
+            } else if overflow_shaped(key) && !key.starts_with('_') && path.len() == consts {
+                out.insert(overflow_of(path), leaf.read(v)?);
+            } else {
+                return Err(format!(
+                    "at {path:?}: unexpected key {key:?} in a family without labels of its own"
+                ));
+            }
+        }
         return Ok(());
     }
     let Json::Object(entries) = value else {
@@ -317,8 +337,17 @@ fn walk<'a>(
         ));
     };
     for (key, v) in entries {
-        path.push(key.as_str());
-        walk(v, names, leaf, path, out)?;
+        if path.len() == consts && overflow_shaped(key) {
+            if !key.starts_with('_') {
+                out.insert(overflow_of(path), leaf.read(v)?);
+                continue;
+            }
+            // A value shaped like the overflow key: written with one more `_`.
+            path.push(&key[1..]);
+        } else {
+            path.push(key.as_str());
+        }
+        walk(v, names, consts, leaf, path, out)?;
         path.pop();
     }
     Ok(())
