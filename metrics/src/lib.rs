@@ -85,13 +85,22 @@
 //!
 //! # Cost
 //!
-//! A macro call that does not hold its handle costs one lookup of the name in this thread's
-//! copy of the name table (a load of the table's version, a seeded hash of the name; no
-//! lock, no shared write), the comparison of the key's label names with the family's, the
-//! family's own label lookup and one `Arc` clone. A held handle costs one atomic update.
-//! Memory: the table holds each name used (at most
+//! A macro call that does not hold its handle, with a key this thread used before (a
+//! macro's static key after its second call, or any key after it missed twice), costs one
+//! probe of the thread's key cache by the hash `metrics` stored in the key (computed at
+//! compile time for a static key), a comparison of the key (an address comparison for a
+//! static key) and one `Arc` clone: no lock, no shared write. Otherwise it costs one lookup
+//! of the name in this thread's copy of the name table (a load of the table's version, a
+//! seeded hash of the name), the comparison of the key's label names with the family's,
+//! the family's own label lookup and one `Arc` clone. A held handle costs one atomic update.
+//!
+//! Memory: the name table holds each name used (at most
 //! [`max_names`](PrismRecorderBuilder::max_names)) and each thread that used the recorder
-//! keeps one copy of it alive until its next call.
+//! keeps one copy of it alive until its next call. Each such thread's key cache holds at
+//! most 1024 keys (a copy of each, so owned label strings are copied once) and is emptied
+//! when full; its filter of recent misses is 2 KiB. A key is cached on its second miss, so
+//! keys used once each (label values from unbounded data, which the cardinality limit sends
+//! to the overflow series) are not copied.
 //! `cargo bench -p prism-metrics` compares it with `metrics-exporter-prometheus`; the
 //! crate's README has the table.
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use crossbeam_utils::CachePadded;
+use hashbrown::HashTable;
 use metrics::{Key, KeyName, Label, Metadata, SharedString, Unit};
 use prism_core::{
     Error, Family, Histogram, HistogramConfig, Metadata as PrismMetadata, Metric, Registry,
@@ -17,7 +18,9 @@ use thread_local::ThreadLocal;
 
 use crate::names;
 use crate::refused::{Refusal, Refusals};
-use crate::series::{CounterSeries, GaugeSeries, HistogramSeries};
+use crate::series::{
+    CounterCell, CounterSeries, GaugeCell, GaugeSeries, HistogramCell, HistogramSeries,
+};
 use crate::table::{same, Table};
 
 /// Default of [`PrismRecorderBuilder::max_names`].
@@ -62,6 +65,103 @@ type Names = Table<Slot>;
 struct Local {
     version: u64,
     names: Arc<Names>,
+    /// Keys this thread used more than once, by `metrics`' own key hash (computed when the
+    /// key was built, at compile time for a macro's static key), with the series each
+    /// became: a repeated call costs one probe and a key comparison instead of the name
+    /// and label lookups. Series are never removed from the recorder's families, so an
+    /// entry stays right for the recorder's life.
+    cache: HashTable<Cached>,
+    /// The hashes of recent misses, one per slot: a key is cached on its second miss, so
+    /// that a stream of keys used once each (unbounded label values) costs no key copies.
+    seen: Box<[u64; SEEN_SLOTS]>,
+}
+
+/// Most keys a thread's cache holds; it is emptied when full.
+const MAX_CACHED: usize = 1024;
+/// Slots of a thread's recent-miss filter.
+const SEEN_SLOTS: usize = 256;
+
+struct Cached {
+    key: Key,
+    handle: Handle,
+}
+
+/// The shared state of a series, as `metrics` handles are made from it.
+#[derive(Clone)]
+enum Handle {
+    Counter(Arc<CounterCell>),
+    Gauge(Arc<GaugeCell>),
+    Histogram(Arc<HistogramCell>),
+}
+
+impl Local {
+    fn new(version: u64, names: Arc<Names>) -> Self {
+        Self {
+            version,
+            names,
+            cache: HashTable::new(),
+            seen: Box::new([0; SEEN_SLOTS]),
+        }
+    }
+
+    #[inline]
+    fn cached(&self, key: &Key) -> Option<&Handle> {
+        if self.cache.is_empty() {
+            return None;
+        }
+        self.cache
+            .find(key.get_hash(), |c| same_key(&c.key, key))
+            .map(|c| &c.handle)
+    }
+
+    /// Caches `handle` for `key` if the key missed recently too.
+    fn remember(&mut self, key: &Key, handle: Handle) {
+        let hash = key.get_hash();
+        let seen = &mut self.seen[(hash % SEEN_SLOTS as u64) as usize];
+        if *seen != hash {
+            *seen = hash;
+            return;
+        }
+        if self.cache.len() >= MAX_CACHED {
+            self.cache.clear();
+        }
+        self.cache.insert_unique(
+            hash,
+            Cached {
+                key: key.clone(),
+                handle,
+            },
+            |c| c.key.get_hash(),
+        );
+    }
+}
+
+/// `cached == key` as `metrics` defines it (the same name and the same labels in any
+/// order), for `cached`, a key the cache holds.
+///
+/// The common cases first. A macro's static key is the same `'static` name and label
+/// slice on every call, and the cached copy of a borrowed key points at them too: the same
+/// address and length is the same content, since what `cached` points to lives as long as
+/// the cache entry (`'static` data, or data the copy owns or shares) and is never written.
+/// Otherwise labels in the same order are compared without sorting them first.
+#[inline]
+fn same_key(cached: &Key, key: &Key) -> bool {
+    if cached.get_hash() != key.get_hash() {
+        return false;
+    }
+    let (a, b) = (cached.labels().as_slice(), key.labels().as_slice());
+    let same_name = std::ptr::eq(cached.name(), key.name()) || same(cached.name(), key.name());
+    if !same_name || a.len() != b.len() {
+        return false;
+    }
+    if std::ptr::eq(a, b) {
+        return true;
+    }
+    let in_order = a
+        .iter()
+        .zip(b)
+        .all(|(x, y)| same(x.key(), y.key()) && same(x.value(), y.value()));
+    in_order || cached == key
 }
 
 /// What a metric name became.
@@ -258,35 +358,47 @@ impl Shared {
         self.refusals.count(reason);
     }
 
-    /// Runs `f` on the slot of `key`'s name, from this thread's copy of the name table;
-    /// registers the name's family on its first use.
+    /// The series of `key`: from this thread's key cache, else through the slot of the
+    /// key's name in this thread's copy of the name table (`miss`), registering the name's
+    /// family on its first use. `hit` takes the cached handle when it is of the kind asked.
     #[inline]
-    fn with_slot<R>(&self, key: &Key, kind: FacadeKind, f: impl FnOnce(&Slot) -> R) -> R {
-        let version = self.version.load(Ordering::Acquire);
+    fn series<T>(
+        &self,
+        key: &Key,
+        kind: FacadeKind,
+        hit: impl Fn(&Handle) -> Option<T>,
+        miss: impl FnOnce(&Slot) -> Result<T, Refusal>,
+        handle: impl Fn(&T) -> Handle,
+    ) -> Result<T, Refusal> {
         let local = self.local.get_or(|| {
-            CachePadded::new(RefCell::new(Local {
-                version,
-                names: self.names.load_full(),
-            }))
+            let version = self.version.load(Ordering::Acquire);
+            CachePadded::new(RefCell::new(Local::new(version, self.names.load_full())))
         });
-        // `f` never calls back into the recorder, so the borrow is free; should that ever
-        // change, the shared table serves the inner call.
+        // Neither closure calls back into the recorder, so the borrow is free; should that
+        // ever change, the shared table serves the inner call.
         let Ok(mut local) = local.try_borrow_mut() else {
             let names = self.names.load();
             return match names.get(key.name()) {
-                Some(slot) => f(slot),
-                None => f(&self.register(key, kind)),
+                Some(slot) => miss(slot),
+                None => miss(&self.register(key, kind)),
             };
         };
+        if let Some(found) = local.cached(key).and_then(&hit) {
+            return Ok(found);
+        }
+        let version = self.version.load(Ordering::Acquire);
         if local.version != version {
             local.names = self.names.load_full();
             local.version = version;
         }
-        if let Some(slot) = local.names.get(key.name()) {
-            return f(slot);
+        let found = match local.names.get(key.name()) {
+            Some(slot) => miss(slot),
+            None => miss(&self.register(key, kind)),
+        };
+        if let Ok(series) = &found {
+            local.remember(key, handle(series));
         }
-        drop(local);
-        f(&self.register(key, kind))
+        found
     }
 
     /// The slot of `key`'s name, registering its family on first use.
@@ -453,15 +565,22 @@ impl metrics::Recorder for PrismRecorder {
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
-        let found = self
-            .shared
-            .with_slot(key, FacadeKind::Counter, |slot| match slot {
-                Slot::Counter(family) => family.get(key).ok_or(Refusal::LabelNames),
+        let found = self.shared.series(
+            key,
+            FacadeKind::Counter,
+            |handle| match handle {
+                Handle::Counter(cell) => Some(cell.clone()),
+                _ => None,
+            },
+            |slot| match slot {
+                Slot::Counter(family) => family.get(key).map(|s| s.0).ok_or(Refusal::LabelNames),
                 Slot::Refused(reason) => Err(*reason),
                 _ => Err(Refusal::Kind),
-            });
+            },
+            |cell: &Arc<CounterCell>| Handle::Counter(cell.clone()),
+        );
         match found {
-            Ok(series) => metrics::Counter::from_arc(series.0),
+            Ok(cell) => metrics::Counter::from_arc(cell),
             Err(reason) => {
                 self.shared.refuse(reason);
                 metrics::Counter::noop()
@@ -470,15 +589,22 @@ impl metrics::Recorder for PrismRecorder {
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
-        let found = self
-            .shared
-            .with_slot(key, FacadeKind::Gauge, |slot| match slot {
-                Slot::Gauge(family) => family.get(key).ok_or(Refusal::LabelNames),
+        let found = self.shared.series(
+            key,
+            FacadeKind::Gauge,
+            |handle| match handle {
+                Handle::Gauge(cell) => Some(cell.clone()),
+                _ => None,
+            },
+            |slot| match slot {
+                Slot::Gauge(family) => family.get(key).map(|s| s.0).ok_or(Refusal::LabelNames),
                 Slot::Refused(reason) => Err(*reason),
                 _ => Err(Refusal::Kind),
-            });
+            },
+            |cell: &Arc<GaugeCell>| Handle::Gauge(cell.clone()),
+        );
         match found {
-            Ok(series) => metrics::Gauge::from_arc(series.0),
+            Ok(cell) => metrics::Gauge::from_arc(cell),
             Err(reason) => {
                 self.shared.refuse(reason);
                 metrics::Gauge::noop()
@@ -487,19 +613,102 @@ impl metrics::Recorder for PrismRecorder {
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
-        let found = self
-            .shared
-            .with_slot(key, FacadeKind::Histogram, |slot| match slot {
-                Slot::Histogram(family) => family.get(key).ok_or(Refusal::LabelNames),
+        let found = self.shared.series(
+            key,
+            FacadeKind::Histogram,
+            |handle| match handle {
+                Handle::Histogram(cell) => Some(cell.clone()),
+                _ => None,
+            },
+            |slot| match slot {
+                Slot::Histogram(family) => family.get(key).map(|s| s.0).ok_or(Refusal::LabelNames),
                 Slot::Refused(reason) => Err(*reason),
                 _ => Err(Refusal::Kind),
-            });
+            },
+            |cell: &Arc<HistogramCell>| Handle::Histogram(cell.clone()),
+        );
         match found {
-            Ok(series) => metrics::Histogram::from_arc(series.0),
+            Ok(cell) => metrics::Histogram::from_arc(cell),
             Err(reason) => {
                 self.shared.refuse(reason);
                 metrics::Histogram::noop()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    static LABELS: [Label; 2] = [
+        Label::from_static_parts("a", "1"),
+        Label::from_static_parts("b", "2"),
+    ];
+    static KEY: Key = Key::from_static_parts("n", &LABELS);
+
+    fn owned(name: &str, labels: &[(&str, &str)]) -> Key {
+        let labels: Vec<Label> = labels
+            .iter()
+            .map(|(k, v)| Label::new(k.to_string(), v.to_string()))
+            .collect();
+        Key::from_parts(name.to_owned(), labels)
+    }
+
+    #[test]
+    fn a_static_key_and_its_copy_are_the_same_by_address() {
+        let copy = KEY.clone();
+        assert!(std::ptr::eq(
+            copy.labels().as_slice(),
+            KEY.labels().as_slice()
+        ));
+        assert!(same_key(&copy, &KEY));
+        // An owned key with the same content is the same key, found by comparison.
+        assert!(same_key(&copy, &owned("n", &[("a", "1"), ("b", "2")])));
+        assert!(same_key(&copy, &owned("n", &[("b", "2"), ("a", "1")])));
+        assert!(!same_key(&copy, &owned("n", &[("a", "1"), ("b", "3")])));
+        assert!(!same_key(&copy, &owned("m", &[("a", "1"), ("b", "2")])));
+    }
+
+    proptest! {
+        /// `same_key` is `metrics`' own key equality, whatever the order and content.
+        #[test]
+        fn same_key_is_key_equality(
+            a in prop::collection::vec(("[ab]{1,2}", "[xy]{0,2}"), 0..4),
+            b in prop::collection::vec(("[ab]{1,2}", "[xy]{0,2}"), 0..4),
+            na in "[nm]", nb in "[nm]", rotate in 0usize..4,
+        ) {
+            fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+                v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
+            }
+            let (ka, kb) = (owned(&na, &pairs(&a)), owned(&nb, &pairs(&b)));
+            prop_assert_eq!(same_key(&ka, &kb), ka == kb);
+            let mut shuffled = a.clone();
+            if !shuffled.is_empty() {
+                let r = rotate % shuffled.len();
+                shuffled.rotate_left(r);
+            }
+            let ks = owned(&na, &pairs(&shuffled));
+            prop_assert_eq!(same_key(&ka, &ks), ka == ks);
+            prop_assert!(same_key(&ka, &ka.clone()));
+        }
+    }
+
+    #[test]
+    fn a_key_is_cached_on_its_second_miss_and_the_cache_stays_bounded() {
+        let mut local = Local::new(0, Arc::new(Names::default()));
+        let cell = Arc::new(CounterCell::default());
+        let key = owned("n", &[("a", "1")]);
+        local.remember(&key, Handle::Counter(cell.clone()));
+        assert!(local.cached(&key).is_none(), "cached on its first miss");
+        local.remember(&key, Handle::Counter(cell.clone()));
+        assert!(matches!(local.cached(&key), Some(Handle::Counter(c)) if Arc::ptr_eq(c, &cell)));
+        for i in 0..3 * MAX_CACHED {
+            let k = owned("n", &[("a", &i.to_string())]);
+            local.remember(&k, Handle::Counter(cell.clone()));
+            local.remember(&k, Handle::Counter(cell.clone()));
+            assert!(local.cache.len() <= MAX_CACHED);
         }
     }
 }
