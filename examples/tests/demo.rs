@@ -1,5 +1,5 @@
-//! The demo binary, run: its `/metrics` passes `promtool check metrics` without a word, and
-//! a client that sends half a request head is disconnected.
+//! The demo binary, run under its own `--load`: its `/metrics` passes `promtool check
+//! metrics` without a word, and a client that sends half a request head is disconnected.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -12,12 +12,35 @@ use support::{found_or_skip, Demo, BOUND};
 /// The demo, pushing OTLP to a port where nothing listens, so that prism-otel's own metrics
 /// are in its `/metrics` too.
 fn demo() -> Demo {
-    Demo::start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", Some("http://127.0.0.1:9")),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", Some("http/protobuf")),
-        ("OTEL_METRIC_EXPORT_INTERVAL", Some("200")),
-        ("OTEL_EXPORTER_OTLP_TIMEOUT", Some("100")),
-    ])
+    Demo::start_with(
+        &["--load", "200"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", Some("http://127.0.0.1:9")),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", Some("http/protobuf")),
+            ("OTEL_METRIC_EXPORT_INTERVAL", Some("200")),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", Some("100")),
+        ],
+    )
+}
+
+/// `/metrics` once the load has reached every API route, so that every family has series.
+fn metrics_under_load(demo: &Demo) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let text = demo.get("/metrics");
+        let routes = text
+            .lines()
+            .filter(|l| l.starts_with("demo_route_requests_total{"))
+            .count();
+        if routes == 4 && text.contains("code=\"500\"") {
+            return text;
+        }
+        assert!(
+            start.elapsed() < BOUND,
+            "the load did not reach every route:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// promtool from PATH; `None` (with a loud message) where it is missing outside CI.
@@ -35,7 +58,7 @@ fn promtool() -> Option<PathBuf> {
 fn the_demo_s_metrics_pass_promtool_without_a_word() {
     let Some(promtool) = promtool() else { return };
     let demo = demo();
-    let text = demo.get("/metrics");
+    let text = metrics_under_load(&demo);
     // Every family prism names itself is in what is checked: core's self-telemetry and
     // the OTLP exporter's.
     for family in [
@@ -80,6 +103,7 @@ fn the_demo_disconnects_a_client_that_sends_half_a_head() {
         .unwrap();
     // Answered meanwhile: the slow client holds one connection, not the server.
     assert!(demo.get("/metrics").contains("demo_handled_total"));
+    assert!(demo.get("/api/items/1").contains("item-1"));
     let mut buf = [0u8; 64];
     match slow.read(&mut buf) {
         Ok(0) => {}

@@ -23,8 +23,8 @@ fn vars(demo: &Demo) -> Value {
     serde_json::from_str(&demo.get("/debug/vars")).expect("/debug/vars is JSON")
 }
 
-/// Waits (at most 30 s) until the demo's workers have answered a `GET` with 200, so that
-/// every key the collector is configured for exists.
+/// Waits (at most 30 s) until the demo has answered a `GET` of its API with 200 (the demo
+/// runs with `--load`), so that every key the collector is configured for exists.
 fn wait_for_traffic(demo: &Demo) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while vars(demo)["demo_requests"]["GET"]["200"]
@@ -63,10 +63,13 @@ fn python_d() -> Option<PathBuf> {
 #[test]
 fn netdata_go_expvar_collects_memstats_and_custom_variables_from_the_demo() {
     let Some(python_d) = python_d() else { return };
-    let demo = Demo::start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
-        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", None),
-    ]);
+    let demo = Demo::start_with(
+        &["--load", "100"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", None),
+        ],
+    );
     wait_for_traffic(&demo);
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netdata/go_expvar_driver.py");
     let url = format!("http://{}/debug/vars", demo.addr);

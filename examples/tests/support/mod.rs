@@ -20,8 +20,13 @@ impl Demo {
     /// Starts the demo with these environment variables set (`Some`) or removed (`None`),
     /// and waits until it says where it listens.
     pub fn start(env: &[(&str, Option<&str>)]) -> Self {
+        Self::start_with(&[], env)
+    }
+
+    /// Starts the demo with these arguments (besides `--listen`) and environment.
+    pub fn start_with(args: &[&str], env: &[(&str, Option<&str>)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
-        command.args(["--listen", "127.0.0.1:0"]);
+        command.args(["--listen", "127.0.0.1:0"]).args(args);
         for (name, value) in env {
             match value {
                 Some(value) => command.env(name, value),
@@ -53,6 +58,13 @@ impl Demo {
 
     /// The body of `GET path`, which must answer 200.
     pub fn get(&self, path: &str) -> String {
+        let (status, body) = self.request(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// The status code and body of `GET path`.
+    pub fn request(&self, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
         stream.set_read_timeout(Some(BOUND)).unwrap();
         write!(
@@ -63,8 +75,12 @@ impl Demo {
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        body.to_owned()
+        let status = head
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("GET {path}: no status line in {head:?}"));
+        (status, body.to_owned())
     }
 }
 
