@@ -19,6 +19,7 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo with these environment variables set (`Some`) or removed (`None`),
     /// and waits until it says where it listens.
+    #[allow(dead_code)] // each test file compiles this module; not all of them use this
     pub fn start(env: &[(&str, Option<&str>)]) -> Self {
         Self::start_with(&[], env)
     }
