@@ -2,6 +2,9 @@
 //! checker written by others that is not installed (fail under `CI=true`, else one loud
 //! SKIPPED line).
 
+// Each test file compiles this module, and not every one uses every helper.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +22,6 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo with these environment variables set (`Some`) or removed (`None`),
     /// and waits until it says where it listens.
-    #[allow(dead_code)] // each test file compiles this module; not all of them use this
     pub fn start(env: &[(&str, Option<&str>)]) -> Self {
         Self::start_with(&[], env)
     }
