@@ -65,7 +65,7 @@ pub(crate) struct FamilyBuf {
     unit: Option<Unit>,
     /// Help as prometheus-client writes it: raw for 0.0.4 (it escapes that format's HELP
     /// itself), pre-escaped for OpenMetrics (it does not).
-    help: String,
+    pub(crate) help: String,
     pub(crate) metric_type: MetricType,
     /// The family's kind as registered; `metric_type` and `summary` follow from it and
     /// from the values read (see `settle`).
@@ -359,8 +359,13 @@ impl FamilyBuf {
         }
     }
 
+    /// The unit, when the family has one (`_<unit>` ends its name).
+    pub(crate) fn unit_str(&self) -> Option<&str> {
+        self.unit.as_ref().map(Unit::as_str)
+    }
+
     /// `k="v",k2="v2"` of one series (no braces).
-    fn push_labels(&self, sample: &BufferedSample, out: &mut String) {
+    pub(crate) fn push_labels(&self, sample: &BufferedSample, out: &mut String) {
         let values = &self.values[sample.first..sample.first + sample.count];
         for (i, (name, &(start, end))) in self.label_names[..self.label_count]
             .iter()

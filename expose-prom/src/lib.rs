@@ -118,6 +118,7 @@
 
 mod bridge;
 mod collector;
+mod direct;
 mod format;
 #[cfg(feature = "axum")]
 mod http;
