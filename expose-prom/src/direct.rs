@@ -18,11 +18,12 @@
 //! | `le` | Go's `%g` (`0.005`, `10`, `1e+06`) | shortest round trip with a `.0` (`10.0`) |
 //! | floats | shortest round trip (`dtoa`), `NaN`, `+Inf`, `-Inf` | the same |
 
+use prism_core::{Descriptor, Sample, Value, OVERFLOW_LABEL};
 use prometheus_client::metrics::MetricType;
 
 use crate::bridge::{BufferedSample, FamilyBuf, Number};
 use crate::format::Format;
-use crate::text::{non_finite, push_unix_seconds};
+use crate::text::{escape_label_value, non_finite, push_unix_seconds};
 
 impl FamilyBuf {
     /// Appends the family (settled, with at least one series; not a summary) to `out`.
@@ -34,12 +35,32 @@ impl FamilyBuf {
         out: &mut String,
     ) {
         let om = format.is_openmetrics();
-        let name = self.name.as_str();
         let counter = self.metric_type == MetricType::Counter;
         let histogram = self.metric_type == MetricType::Histogram;
         let created = created && om && (counter || histogram);
+        self.write_header(format, out);
+        for sample in &self.samples {
+            labels.clear();
+            self.push_labels(sample, labels);
+            match sample.value {
+                Number::Dist(i) if histogram => {
+                    self.write_histogram(i, om, created, sample, labels, out)
+                }
+                // Settled families keep distributions only as histograms or summaries.
+                Number::Dist(_) => {}
+                value => {
+                    let created_nanos = if created { sample.created_unix_nanos } else { 0 };
+                    self.write_number(value, labels, created_nanos, out);
+                }
+            }
+        }
+    }
 
-        // Metadata.
+    /// `# HELP`, `# TYPE` and, in OpenMetrics, `# UNIT`, for the type `metric_type` says.
+    pub(crate) fn write_header(&self, format: Format, out: &mut String) {
+        let om = format.is_openmetrics();
+        let name = self.name.as_str();
+        let counter = self.metric_type == MetricType::Counter;
         let suffix = if counter && !om { "_total" } else { "" };
         out.push_str("# HELP ");
         out.push_str(name);
@@ -68,40 +89,39 @@ impl FamilyBuf {
             out.push_str(unit);
             out.push('\n');
         }
+    }
 
-        for sample in &self.samples {
-            labels.clear();
-            self.push_labels(sample, labels);
-            let labels = labels.as_str();
-            match sample.value {
-                Number::Dist(i) if histogram => {
-                    self.write_histogram(i, om, created, sample, labels, out)
-                }
-                // Settled families keep distributions only as histograms or summaries.
-                Number::Dist(_) => {}
-                value => {
-                    line_start(name, if counter { "_total" } else { "" }, labels, out);
-                    match (counter, value) {
-                        (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-                        // A negative integer in a counter family (a custom `Metric`
-                        // whose kind and values disagree) goes through f64, as
-                        // prometheus-client's counter encoding takes it.
-                        (true, Number::I64(v)) => match u64::try_from(v) {
-                            Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
-                            Err(_) => push_float(v as f64, out),
-                        },
-                        (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-                        (_, Number::F64(v)) => push_float(v, out),
-                        (_, Number::Dist(_)) => {}
-                    }
-                    out.push('\n');
-                    if created && sample.created_unix_nanos != 0 {
-                        line_start(name, "_created", labels, out);
-                        push_unix_seconds(sample.created_unix_nanos, out);
-                        out.push('\n');
-                    }
-                }
-            }
+    /// One counter, gauge or unknown series whose labels (`k="v",..`, escaped) are
+    /// `labels`, and its `_created` line when `created_nanos` is not 0.
+    #[inline]
+    pub(crate) fn write_number(
+        &self,
+        value: Number,
+        labels: &str,
+        created_nanos: u64,
+        out: &mut String,
+    ) {
+        let name = self.name.as_str();
+        let counter = self.metric_type == MetricType::Counter;
+        line_start(name, if counter { "_total" } else { "" }, labels, out);
+        match (counter, value) {
+            (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+            // A negative integer in a counter family (a custom `Metric` whose kind and
+            // values disagree) goes through f64, as prometheus-client's counter encoding
+            // takes it.
+            (true, Number::I64(v)) => match u64::try_from(v) {
+                Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
+                Err(_) => push_float(v as f64, out),
+            },
+            (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+            (_, Number::F64(v)) => push_float(v, out),
+            (_, Number::Dist(_)) => {}
+        }
+        out.push('\n');
+        if created_nanos != 0 {
+            line_start(name, "_created", labels, out);
+            push_unix_seconds(created_nanos, out);
+            out.push('\n');
         }
     }
 
@@ -174,6 +194,63 @@ impl FamilyBuf {
             }
             sum_and_count(out);
         }
+    }
+}
+
+/// Whether a family of this kind is written as its series are read, without buffering:
+/// counters and gauges, whose type does not depend on their values.
+pub(crate) fn streams(kind: prism_core::Kind) -> bool {
+    matches!(kind, prism_core::Kind::Counter | prism_core::Kind::Gauge)
+}
+
+/// The series' value as a counter or gauge family prints it; `None` for a distribution,
+/// which such a family leaves out (only a custom `Metric` whose kind and values disagree
+/// reads one).
+#[inline]
+pub(crate) fn number(value: &Value) -> Option<Number> {
+    match *value {
+        Value::Counter(v) => Some(Number::U64(v)),
+        Value::Gauge(v) => Some(Number::I64(v)),
+        Value::CounterF64(v) | Value::GaugeF64(v) => Some(Number::F64(v)),
+        _ => None,
+    }
+}
+
+/// `k="v",k2="v2"` of one series read (no braces): the descriptor's label names with the
+/// sample's values, escaped; for the overflow series, the constant labels and
+/// `otel_metric_overflow="true"`.
+#[inline]
+pub(crate) fn push_sample_labels(family: &Descriptor, sample: &Sample<'_>, out: &mut String) {
+    let mut first = true;
+    for (name, value) in family.label_names().iter().zip(sample.label_values()) {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(name);
+        out.push_str("=\"");
+        push_label_value(value, out);
+        out.push('"');
+    }
+    if sample.is_overflow() {
+        if !first {
+            out.push(',');
+        }
+        out.push_str(OVERFLOW_LABEL);
+        out.push_str("=\"true\"");
+    }
+}
+
+/// A label value, escaped; most values need no escape and are copied whole.
+#[inline]
+fn push_label_value(value: &str, out: &mut String) {
+    if value
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'"' | b'\n'))
+    {
+        escape_label_value(value, out);
+    } else {
+        out.push_str(value);
     }
 }
 

@@ -5,11 +5,12 @@
 use std::fmt::{self, Write};
 use std::sync::Arc;
 
-use prism_core::{Descriptor, Registry, Sample, Visitor};
+use prism_core::{Descriptor, Kind, Registry, Sample, Visitor};
 use prometheus_client::encoding::{prometheus_text, text as openmetrics_text};
 use prometheus_client::metrics::MetricType;
 
 use crate::bridge::{Bridge, BufferedSample, FamilyBuf, Number};
+use crate::direct;
 use crate::format::Format;
 use crate::text::{non_finite, push_unix_seconds};
 
@@ -127,6 +128,8 @@ impl Renderer {
             created: self.created,
             oracle: self.oracle,
             labels: &mut self.labels,
+            streaming: false,
+            started: false,
             out: &mut writer,
             result: Ok(()),
         };
@@ -244,6 +247,10 @@ struct RenderVisitor<'r> {
     created: bool,
     oracle: bool,
     labels: &'r mut String,
+    /// Whether the current family is written as its series are read (see
+    /// [`direct::streams`]), and whether its header is written yet.
+    streaming: bool,
+    started: bool,
     out: &'r mut dyn Write,
     result: fmt::Result,
 }
@@ -251,13 +258,61 @@ struct RenderVisitor<'r> {
 impl Visitor for RenderVisitor<'_> {
     fn family(&mut self, family: &Descriptor) {
         self.family.begin(family, self.format);
+        self.streaming = !self.oracle && direct::streams(family.kind());
+        self.started = false;
+        if self.streaming {
+            self.family.metric_type = match family.kind() {
+                Kind::Counter => MetricType::Counter,
+                _ => MetricType::Gauge,
+            };
+        }
     }
 
-    fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
-        self.family.push(sample);
+    fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
+        if !self.streaming {
+            self.family.push(sample);
+            return;
+        }
+        let Some(value) = direct::number(sample.value()) else {
+            return;
+        };
+        if self.result.is_err() {
+            return;
+        }
+        let out = &mut self.completion.completed;
+        // A family without series prints nothing, not even its HELP and TYPE.
+        if !self.started {
+            out.clear();
+            self.family.write_header(self.format, out);
+            self.started = true;
+        }
+        let created = self.created
+            && self.format.is_openmetrics()
+            && self.family.metric_type == MetricType::Counter;
+        self.labels.clear();
+        direct::push_sample_labels(family, sample, self.labels);
+        let created_nanos = if created {
+            sample.created_unix_nanos()
+        } else {
+            0
+        };
+        self.family
+            .write_number(value, self.labels, created_nanos, out);
+        if out.len() >= FLUSH_AT {
+            self.result = self.out.write_str(out);
+            out.clear();
+        }
     }
 
     fn end_family(&mut self, _family: &Descriptor) {
+        if self.streaming {
+            let out = &mut self.completion.completed;
+            if self.started && self.result.is_ok() {
+                self.result = self.out.write_str(out);
+            }
+            out.clear();
+            return;
+        }
         if self.result.is_ok() {
             self.result = self.write_family();
         }
