@@ -197,6 +197,58 @@ impl FamilyBuf {
     }
 }
 
+impl FamilyBuf {
+    /// One series of a streamed counter or gauge family, read now: its labels are
+    /// written straight into `out` (and copied from there for the `_created` line when
+    /// `created_nanos` is not 0), never buffered.
+    #[inline]
+    pub(crate) fn write_streamed(
+        &self,
+        family: &Descriptor,
+        sample: &Sample<'_>,
+        value: Number,
+        created_nanos: u64,
+        scratch: &mut String,
+        out: &mut String,
+    ) {
+        let name = self.name.as_str();
+        let counter = self.metric_type == MetricType::Counter;
+        out.push_str(name);
+        if counter {
+            out.push_str("_total");
+        }
+        let labels_start = out.len();
+        if !family.label_names().is_empty() || sample.is_overflow() {
+            out.push('{');
+            push_sample_labels(family, sample, out);
+            out.push('}');
+        }
+        let labels_end = out.len();
+        out.push(' ');
+        match (counter, value) {
+            (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+            (true, Number::I64(v)) => match u64::try_from(v) {
+                Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
+                Err(_) => push_float(v as f64, out),
+            },
+            (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+            (_, Number::F64(v)) => push_float(v, out),
+            (_, Number::Dist(_)) => {}
+        }
+        out.push('\n');
+        if created_nanos != 0 {
+            scratch.clear();
+            scratch.push_str(&out[labels_start..labels_end]);
+            out.push_str(name);
+            out.push_str("_created");
+            out.push_str(scratch);
+            out.push(' ');
+            push_unix_seconds(created_nanos, out);
+            out.push('\n');
+        }
+    }
+}
+
 /// Whether a family of this kind is written as its series are read, without buffering:
 /// counters and gauges, whose type does not depend on their values.
 pub(crate) fn streams(kind: prism_core::Kind) -> bool {

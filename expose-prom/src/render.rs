@@ -289,15 +289,13 @@ impl Visitor for RenderVisitor<'_> {
         let created = self.created
             && self.format.is_openmetrics()
             && self.family.metric_type == MetricType::Counter;
-        self.labels.clear();
-        direct::push_sample_labels(family, sample, self.labels);
         let created_nanos = if created {
             sample.created_unix_nanos()
         } else {
             0
         };
         self.family
-            .write_number(value, self.labels, created_nanos, out);
+            .write_streamed(family, sample, value, created_nanos, self.labels, out);
         if out.len() >= FLUSH_AT {
             self.result = self.out.write_str(out);
             out.clear();
