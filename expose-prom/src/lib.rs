@@ -1,6 +1,12 @@
-//! prism-prom: a prism registry as Prometheus text 0.0.4 and OpenMetrics 1.0.0, encoded by
-//! [prometheus-client](https://docs.rs/prometheus-client), and a `/metrics` handler for
-//! axum.
+//! prism-prom: a prism registry as Prometheus text 0.0.4 and OpenMetrics 1.0.0, and a
+//! `/metrics` handler for axum.
+//!
+//! The text is written directly from core's read, in the exact layout
+//! [prometheus-client](https://docs.rs/prometheus-client) 0.26 writes (plus what it leaves
+//! out, below): counter and gauge families as their series are read, histograms and
+//! summaries from one buffered copy of the family. prometheus-client is the oracle: the
+//! conformance suite renders its whole corpus and 500 random registries both ways and
+//! requires the same bytes, and it remains the interop path ([`RegistryCollector`]).
 //!
 //! ```
 //! use prism_core::{Counter, Family, FloatGauge, Metadata, Registry};
@@ -78,26 +84,27 @@
 //! (`untyped` in 0.0.4). A series whose value is a variant of core's `#[non_exhaustive]`
 //! `Value` newer than this crate is left out until this crate learns it.
 //!
-//! # Where prometheus-client is wrong, and what the bridge does
+//! # Where prometheus-client is wrong, and what prism writes instead
 //!
-//! prometheus-client encodes; the bridge corrects what it gets wrong, each case covered by
+//! Where prometheus-client's own text is wrong, prism's differs (and, through
+//! [`RegistryCollector`] or the oracle path, the bridge corrects it), each case covered by
 //! a test named after the rule (`tests/golden.rs`):
 //!
 //! - **OpenMetrics HELP is not escaped.** A newline in help text ends the line and breaks
-//!   the exposition. The bridge hands prometheus-client help already escaped (`\\`, `\n`,
-//!   `\"`). (Its 0.0.4 encoder escapes HELP correctly, and is left to.)
-//! - **OpenMetrics `+Inf`/`-Inf` come out as `inf`/`-inf`** (Rust's float formatting). The
-//!   bridge rewrites the value to `+Inf`/`-Inf`, the spelling of the spec's examples, of
-//!   every other client and of the 0.0.4 output.
-//! - **No `_created`.** Its text encoder never writes one for a counter. The bridge adds
-//!   `<name>_created{labels} <seconds>` after each counter series, with the labels exactly
-//!   as prometheus-client escaped them and the start time printed exactly from nanoseconds
-//!   (through `f64` it would be off by up to a quarter microsecond).
-//! - **No summary type.** The bridge writes summary families itself, in client_golang's
-//!   layout, with the same escaping.
+//!   the exposition. prism escapes it (`\\`, `\n`, `\"`). (Its 0.0.4 encoder escapes HELP
+//!   correctly, and prism writes the same.)
+//! - **OpenMetrics `+Inf`/`-Inf` come out as `inf`/`-inf`** (Rust's float formatting). prism
+//!   writes `+Inf`/`-Inf`, the spelling of the spec's examples, of every other client and of
+//!   the 0.0.4 output.
+//! - **No `_created`.** Its text encoder never writes one for a counter. prism writes
+//!   `<name>_created{labels} <seconds>` after each counter series (after `_count` for a
+//!   histogram), with the start time printed exactly from nanoseconds (through `f64` it
+//!   would be off by up to a quarter microsecond).
+//! - **No summary type.** prism writes summary families in client_golang's layout, with
+//!   the same escaping.
 //! - **The unit is appended to the name.** Given `x_seconds` with unit `seconds` it
-//!   prints `x_seconds_seconds`; core names already end in their unit, so the bridge passes
-//!   the name without it.
+//!   prints `x_seconds_seconds`; core names already end in their unit, and prism prints
+//!   them once.
 //!
 //! # Inside a prometheus-client registry
 //!

@@ -18,9 +18,9 @@ use crate::text::{non_finite, push_unix_seconds};
 /// render to the next.
 ///
 /// Each render is one [`Registry::visit`]: families in name order, each series read once.
-/// A family is copied into a buffer (the read path lends label values only for the length
-/// of one callback), encoded through prometheus-client, then, for OpenMetrics, given the
-/// lines prometheus-client does not write (`_created`). No lock is held across the render:
+/// A counter or gauge family is written as its series are read; a histogram or summary
+/// family is copied into a buffer first (the read path lends label values only for the
+/// length of one callback) and written from it. No lock is held across the render:
 /// the registry's lock is taken only to list the families, and writers keep writing while
 /// their series are read.
 ///
