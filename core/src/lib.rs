@@ -78,6 +78,7 @@ mod labels;
 mod metric;
 mod name;
 mod numa;
+pub mod otel;
 mod per_cpu;
 mod per_thread;
 mod primitive;

@@ -47,6 +47,15 @@ impl Naming {
         }
     }
 
+    /// The OpenTelemetry name `name` gets: the prefix joined by `.`.
+    pub(crate) fn otel_name(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
     /// The constant labels, in the order they were added.
     pub(crate) fn labels(&self) -> &[(String, String)] {
         &self.labels
