@@ -171,7 +171,7 @@ impl Metadata {
     ///     Metadata::otel("http.server.request.duration", "s", "Duration of HTTP server requests."),
     ///     Family::<Histogram>::new(["http.request.method", "http.route"]),
     /// )?;
-    /// duration.get(&["GET", "/items/{id}"]).record(0.25);
+    /// duration.get(&["GET", "/items/{id}"]).record_duration(std::time::Duration::from_millis(250));
     ///
     /// let read = registry.snapshot();
     /// let family = read.family("http_server_request_duration_seconds").unwrap();
