@@ -102,6 +102,12 @@ impl Naming {
 /// # Ok::<(), prism_core::Error>(())
 /// ```
 ///
+/// In OTLP a family registered with an OpenTelemetry name
+/// ([`Metadata::otel`](crate::Metadata::otel) or
+/// [`otel_name`](crate::Metadata::otel_name)) is named `<prefix>.<name>`, the prefix joined
+/// by `.`; one registered by its Prometheus name keeps its full name there too. Constant
+/// labels are attributes of the same names.
+///
 /// Names are unique in the registry: two scopes with the same prefix cannot register the
 /// same name, even with different constant labels. Give each such scope a prefix of its
 /// own, or register one family with a label for what the scopes tell apart.
