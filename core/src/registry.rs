@@ -373,9 +373,9 @@ impl Registry {
         Ok(metric)
     }
 
-    /// Returns the metric registered under `name` if there is one of the same type, labels
-    /// and unit; otherwise registers what `make` returns (`make` is called either way, to
-    /// learn the labels asked for). For code paths that may run
+    /// Returns the metric registered under `name` if there is one of the same type, labels,
+    /// unit and OpenTelemetry names; otherwise registers what `make` returns (`make` is
+    /// called either way, to learn the labels asked for). For code paths that may run
     /// more than once, such as a library initialised by several callers.
     ///
     /// ```
@@ -752,7 +752,8 @@ impl Registry {
             .insert(entry.descriptor.name.clone(), Arc::new(entry));
     }
 
-    /// The registered metric, if it is of the same type with the same labels and unit.
+    /// The registered metric, if it is of the same type with the same labels, unit and
+    /// OpenTelemetry names.
     fn reuse<R: Register>(entry: &Entry, wanted: &Descriptor) -> Result<R, Error> {
         let mismatch = |reason: String| Error::Mismatch {
             name: wanted.name.clone(),
