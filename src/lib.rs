@@ -143,10 +143,12 @@ pub mod family {
     };
 }
 
-/// Registration: the registry, its builder, metadata (help, unit), the default registry,
-/// scopes (a name prefix and constant labels for everything registered through them) and the
-/// name rules.
+/// Registration: the registry, its builder, metadata (help, unit, OpenTelemetry names), the
+/// default registry, scopes (a name prefix and constant labels for everything registered
+/// through them), the name rules and the OpenTelemetry-to-Prometheus translation
+/// ([`registry::otel`]).
 pub mod registry {
+    pub use prism_core::otel;
     pub use prism_core::{
         default_registry, validate_label_name, validate_name, Metadata, Register, Registry,
         RegistryBuilder, Scope, MAX_CONST_LABELS, MAX_HELP_BYTES,

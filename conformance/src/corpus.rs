@@ -53,6 +53,10 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("units.json", include_str!("../scenarios/units.json")),
     (
+        "otel_names.json",
+        include_str!("../scenarios/otel_names.json"),
+    ),
+    (
         "overflow_key_collision.json",
         include_str!("../scenarios/overflow_key_collision.json"),
     ),

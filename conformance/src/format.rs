@@ -152,7 +152,9 @@ impl Format {
         }
     }
 
-    /// Reads bytes of this format back; `schema` gives JSON its label names.
+    /// Reads bytes of this format back; `schema` gives JSON its label names and OTLP the
+    /// core names of its OpenTelemetry names ([`Schema::otel_names`]), so that every
+    /// format's samples are keyed by core names.
     pub fn read(
         self,
         bytes: &[u8],
@@ -163,8 +165,10 @@ impl Format {
             Format::Json => read::read_json(bytes, schema, unknown),
             Format::Prometheus => read::read_prometheus(bytes),
             Format::OpenMetrics => read::read_openmetrics(bytes),
-            Format::OtlpJson => read::read_otlp_json(bytes),
-            Format::OtlpProto => read::read_otlp_proto(bytes),
+            Format::OtlpJson => read::read_otlp_json(bytes).map(|s| schema.otel_names().to_core(s)),
+            Format::OtlpProto => {
+                read::read_otlp_proto(bytes).map(|s| schema.otel_names().to_core(s))
+            }
         }
     }
 }

@@ -34,6 +34,9 @@
 //!   sorted label pairs, and a number, or count, sum and buckets for a histogram.
 //! - [`read`]: a reader per format; [`text`] is the strict parser of Prometheus 0.0.4 and
 //!   OpenMetrics 1.0 text, which agrees with the OpenMetrics parser suite on every case.
+//!   An OTLP read is keyed by OpenTelemetry names; [`read::OtelNames`] maps it to core
+//!   names (the registry's own mapping, or the OpenTelemetry-to-Prometheus translation
+//!   for a live service) before it is compared.
 //! - [`Scenario`]: a registry described in JSON (families, labels, updates), and the
 //!   [`corpus`] of scenarios that covers every kind and the hostile cases.
 //! - [`check`], [`check_named`], [`assert_conformant`] and [`Report`].
@@ -50,7 +53,8 @@
 //! | overflow series | key `otel_metric_overflow=true` | `{otel_metric_overflow="true"}` | the same | attribute `otel.metric.overflow=true` |
 //! | NaN, ±Inf | `null` | `NaN`, `+Inf`, `-Inf` | the same | doubles |
 //! | u64 above 2^53 | exact integer | exact integer | exact integer | `as_int` |
-//! | help, unit | — | help | help, unit | description, unit |
+//! | help, unit | — | help | help, unit | description, UCUM unit (`seconds`: `s`) |
+//! | family registered by its OpenTelemetry name (`Metadata::otel`) | its Prometheus name | the same | the same | the OpenTelemetry name, unit and attribute names |
 //! | start time | — | — | `_created` | `start_time_unix_nano` |
 
 #![deny(missing_docs)]

@@ -57,9 +57,16 @@ pub struct FamilySpec {
     /// The help text.
     #[serde(default)]
     pub help: String,
-    /// The unit; the name must end in `_<unit>`.
+    /// The unit; the name must end in `_<unit>`. With `otel`, the UCUM unit (`s`, `By`,
+    /// `{request}`).
     #[serde(default)]
     pub unit: Option<String>,
+    /// Registered by its OpenTelemetry name (`Metadata::otel`): `name` is the
+    /// OpenTelemetry name (`http.server.request.duration`), `unit` its UCUM unit and
+    /// `labels` its attribute names; the Prometheus names are their translation. Steps name
+    /// the family as `name` says. Default `false`.
+    #[serde(default)]
+    pub otel: bool,
     /// The metric type: `counter`, `float_counter`, `gauge`, `float_gauge`, `max`, `min`,
     /// `capped`, `counter_fn`, `gauge_fn`, `histogram`, `summary`, `up_down_counter`,
     /// `sharded_counter`, `per_cpu_counter`, `striped_counter`, `sloppy_counter`,
@@ -447,6 +454,10 @@ impl Scenario {
 
     fn register(&self, registry: &Registry, spec: &FamilySpec) -> Result<Handle, String> {
         let meta = || {
+            if spec.otel {
+                let unit = spec.unit.clone().unwrap_or_default();
+                return Metadata::otel(spec.name.clone(), unit, spec.help.clone());
+            }
             let m = Metadata::new(spec.name.clone(), spec.help.clone());
             match &spec.unit {
                 Some(unit) => m.unit(unit.clone()),
@@ -680,7 +691,14 @@ fn apply_step(
         };
     }
     if step.op == Op::Unregister {
-        if !registry.unregister(&step.family) {
+        // A family registered by its OpenTelemetry name is registered under the
+        // Prometheus name its translation gives.
+        let name = registry
+            .descriptors()
+            .into_iter()
+            .find(|d| d.otel_name() == step.family && d.name() != step.family)
+            .map_or_else(|| step.family.clone(), |d| d.name().to_owned());
+        if !registry.unregister(&name) {
             return Err("not registered".into());
         }
         return Ok(());

@@ -146,6 +146,7 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
                 cap: None,
                 value: None,
                 buckets: buckets.filter(|_| t == MetricType::Histogram),
+                otel: false,
                 // Whole recorded units, exported in thousandths: bounds and sums with
                 // fractions.
                 unit_scale: histogram.then_some(1e-3),

@@ -178,11 +178,22 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
         "\\PC{0,12}",
         // A window: core's default, or a few short slots.
         prop::option::of((1usize..5, prop_oneof![Just(0.25), Just(1.0), Just(60.0)])),
+        // Registered by an OpenTelemetry name, with this UCUM unit.
+        prop::option::of(prop_oneof![
+            Just(""),
+            Just("s"),
+            Just("By"),
+            Just("1"),
+            Just("{item}")
+        ]),
     )
-        .prop_flat_map(move |(t, labels, limit, drop, help, window)| {
+        .prop_flat_map(move |(t, labels, limit, drop, help, window, otel)| {
             let is_fn = matches!(t, MetricType::CounterFn | MetricType::GaugeFn);
             let labels = if is_fn { None } else { labels };
-            let name = format!("f{index}_{}", format!("{t:?}").to_lowercase());
+            // `f0.counter`, attributes `l0.a`: dots that OTLP keeps and the others
+            // translate to `_`.
+            let sep = if otel.is_some() { "." } else { "_" };
+            let name = format!("f{index}{sep}{}", format!("{t:?}").to_lowercase());
             let value: BoxedStrategy<Option<Value>> = match t {
                 MetricType::CounterFn => prop_oneof![
                     u64_value().prop_map(Some),
@@ -197,9 +208,17 @@ fn family(index: usize) -> impl Strategy<Value = (FamilySpec, Vec<Step>)> {
             let spec = value.prop_map(move |value| FamilySpec {
                 name: name.clone(),
                 help: help.replace('\0', ""),
-                unit: None,
+                unit: otel.map(str::to_owned),
+                otel: otel.is_some(),
                 metric: t,
-                labels: labels.map(|n| (0..n).map(|i| format!("l{i}")).collect()),
+                labels: labels.map(|n| {
+                    (0..n)
+                        .map(|i| match otel {
+                            Some(_) => format!("l{i}.a"),
+                            None => format!("l{i}"),
+                        })
+                        .collect()
+                }),
                 cardinality_limit: labels.and(limit),
                 overflow: labels.and(Some(if drop {
                     OverflowSpec::Drop

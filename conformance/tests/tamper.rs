@@ -273,9 +273,13 @@ fn otlp_values_attributes_units_and_temporality_are_checked() {
     use opentelemetry_proto::tonic::metrics::v1::{
         metric::Data, number_data_point, AggregationTemporality,
     };
-    use prism_conformance::read::read_otlp_request;
+    use prism_conformance::read::{read_otlp_request, OtelNames};
 
     let r = registry();
+    let names = OtelNames::of_snapshot(&r.snapshot());
+    let read_otlp_request = |request: &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest| {
+        read_otlp_request(request).map(|s| names.to_core(s))
+    };
     let request = prism_otel::encode(&r, &prism_otel::Resource::new("t"));
     let read = read_otlp_request(&request).unwrap();
     assert_eq!(diff(&r, Format::OtlpProto, read), vec![]);
@@ -299,7 +303,7 @@ fn otlp_values_attributes_units_and_temporality_are_checked() {
         messages(&ms),
         [
             r#"series http_requests{code="200",method="GET"}: value: core read says 3, otlp-proto says 3.5"#,
-            r#"family temperature_celsius: unit: core read says "celsius", otlp-proto says "kelvin""#,
+            r#"family temperature_celsius: unit: core read says "celsius", otlp-proto says "kelvin (not the OpenTelemetry unit \"Cel\")""#,
         ]
     );
 
@@ -347,4 +351,67 @@ fn json_first_label_values_shaped_like_the_overflow_key_lose_one_underscore() {
             r#"{v="otel_metric_overflow=true"}"#,
         ]
     );
+}
+
+/// OTLP is compared through each family's OpenTelemetry names: a metric sent under its
+/// Prometheus name, a Prometheus unit or a label name where the attribute name belongs is
+/// a mismatch.
+#[test]
+fn otlp_names_units_and_attribute_names_are_checked_through_the_mapping() {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    use prism_conformance::read::{read_otlp_request, OtelNames};
+    use prism_core::Histogram;
+
+    let r = Registry::builder().self_telemetry(false).build();
+    r.register_with(
+        Metadata::otel("http.server.request.duration", "s", "Duration."),
+        Family::<Histogram>::new(["http.route"]),
+    )
+    .unwrap()
+    .get(&["/a"])
+    .record(1_000_000);
+    r.register_with(
+        Metadata::otel("http.server.active_requests", "{request}", "Active."),
+        Family::<prism_core::UpDownCounter>::new(["url.scheme"]),
+    )
+    .unwrap()
+    .get(&["https"])
+    .inc();
+    let names = OtelNames::of_snapshot(&r.snapshot());
+    let request = prism_otel::encode(&r, &prism_otel::Resource::new("t"));
+    let read = names.to_core(read_otlp_request(&request).unwrap());
+    assert_eq!(diff(&r, Format::OtlpProto, read), vec![]);
+
+    let mut changed = request;
+    for metric in &mut changed.resource_metrics[0].scope_metrics[0].metrics {
+        match &mut metric.data {
+            // The Prometheus unit and label name where the OpenTelemetry ones belong.
+            Some(Data::Histogram(h)) => {
+                metric.unit = "seconds".to_owned();
+                h.data_points[0].attributes[0].key = "http_route".to_owned();
+            }
+            // The Prometheus name where the OpenTelemetry one belongs.
+            Some(Data::Sum(_)) => metric.name = "http_server_active_requests".to_owned(),
+            _ => {}
+        }
+    }
+    let mut ms = messages(&diff(
+        &r,
+        Format::OtlpProto,
+        names.to_core(read_otlp_request(&changed).unwrap()),
+    ));
+    ms.sort();
+    let expected = [
+        "family http_server_active_requests (not an OpenTelemetry name of the registry): family: \
+         core read says no such family, otlp-proto says 1 series",
+        "family http_server_active_requests: family: core read says 1 series, otlp-proto says no \
+         such family",
+        r#"family http_server_request_duration_seconds: unit: core read says "seconds", otlp-proto says "seconds (not the OpenTelemetry unit \"s\")""#,
+        r#"series http_server_request_duration_seconds{http_route (not an attribute name of the family)="/a"}: series: core read says no such series, otlp-proto says histogram count=1"#,
+        r#"series http_server_request_duration_seconds{http_route="/a"}: series: core read says histogram count=1"#,
+    ];
+    assert_eq!(ms.len(), expected.len(), "{ms:#?}");
+    for (m, e) in ms.iter().zip(expected) {
+        assert!(m.starts_with(e), "{m}\ndoes not start with\n{e}");
+    }
 }

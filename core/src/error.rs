@@ -49,6 +49,35 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An OpenTelemetry metric name that does not match `[a-zA-Z][a-zA-Z0-9_./-]*` or is
+    /// longer than 255 bytes, or whose Prometheus translation would be empty (see
+    /// [`otel`](crate::otel)).
+    InvalidOtelName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An OpenTelemetry unit that is not printable ASCII or is longer than 63 bytes, or a
+    /// Prometheus unit given beside it.
+    InvalidOtelUnit {
+        /// The family the unit was given for.
+        family: String,
+        /// The unit as given.
+        unit: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An attribute name of a family registered by its OpenTelemetry name that cannot be
+    /// carried, or whose Prometheus label name another attribute of the family already has.
+    InvalidAttributeName {
+        /// The family the attribute was declared on.
+        family: String,
+        /// The attribute name as given.
+        attribute: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A family of this name is already registered.
     AlreadyRegistered {
         /// The name registered twice.
@@ -134,12 +163,15 @@ impl Error {
     pub fn name(&self) -> Option<&str> {
         match self {
             Error::InvalidName { name, .. }
+            | Error::InvalidOtelName { name, .. }
             | Error::AlreadyRegistered { name }
             | Error::Clash { name, .. }
             | Error::Mismatch { name, .. } => Some(name),
             Error::InvalidLabelName { family, .. }
             | Error::InvalidHelp { family, .. }
             | Error::InvalidUnit { family, .. }
+            | Error::InvalidOtelUnit { family, .. }
+            | Error::InvalidAttributeName { family, .. }
             | Error::InvalidCardinalityLimit { family, .. }
             | Error::InvalidExpiry { family, .. } => Some(family),
             Error::LabelCount { .. }
@@ -178,6 +210,31 @@ impl fmt::Display for Error {
                 f,
                 "invalid unit {unit:?} for {family:?}: {reason}; OpenMetrics wants the name to end \
                  in `_<unit>`, e.g. `request_duration_seconds` with unit `seconds`"
+            ),
+            Error::InvalidOtelName { name, reason } => write!(
+                f,
+                "invalid OpenTelemetry metric name {name:?}: {reason}; OpenTelemetry names \
+                 start with a letter and hold letters, digits, `_`, `.`, `-` and `/`, e.g. \
+                 `http.server.request.duration`"
+            ),
+            Error::InvalidOtelUnit {
+                family,
+                unit,
+                reason,
+            } => write!(
+                f,
+                "invalid OpenTelemetry unit {unit:?} for {family:?}: {reason}; give a UCUM unit \
+                 such as `s`, `By`, `1` or an annotation such as `{{request}}`"
+            ),
+            Error::InvalidAttributeName {
+                family,
+                attribute,
+                reason,
+            } => write!(
+                f,
+                "invalid attribute name {attribute:?} on {family:?}: {reason}; attribute names \
+                 are printable ASCII such as `http.request.method`, unique in a family after \
+                 the translation to Prometheus label names (`.` and `-` become `_`)"
             ),
             Error::AlreadyRegistered { name } => write!(
                 f,

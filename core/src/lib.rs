@@ -52,6 +52,29 @@
 //! `docs/counters.md`; how histograms are laid out and bounded: `docs/histograms.md`.
 //!
 //! Adapters consume [`Registry::visit`] (or [`Registry::snapshot`]) and nothing else.
+//!
+//! # OpenTelemetry names
+//!
+//! Every family carries an OpenTelemetry name, unit and attribute names beside its
+//! Prometheus ones ([`Descriptor::otel_name`], [`Descriptor::otel_unit`],
+//! [`Descriptor::attribute_names`]): OTLP renders those, Prometheus text and JSON the
+//! Prometheus ones. Register by the Prometheus name ([`Metadata::new`]) and the
+//! OpenTelemetry side defaults to the same names with the unit in UCUM; register by the
+//! OpenTelemetry name ([`Metadata::otel`]) and the Prometheus side is its translation
+//! ([`otel`]):
+//!
+//! ```
+//! use prism_core::{Family, Histogram, Metadata, Registry};
+//! let registry = Registry::new();
+//! registry.register_with(
+//!     Metadata::otel("http.server.request.duration", "s", "Duration of HTTP server requests."),
+//!     Family::<Histogram>::new(["http.request.method", "http.route"]),
+//! )?;
+//! let read = registry.snapshot();
+//! let d = &read.family("http_server_request_duration_seconds").unwrap().descriptor;
+//! assert_eq!(d.label_names(), ["http_request_method", "http_route"]);
+//! # Ok::<(), prism_core::Error>(())
+//! ```
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -78,6 +101,7 @@ mod labels;
 mod metric;
 mod name;
 mod numa;
+pub mod otel;
 mod per_cpu;
 mod per_thread;
 mod primitive;

@@ -8,12 +8,27 @@
 use crate::labels::Values;
 use crate::metric::{Kind, Value};
 
-/// What a registered family is: its name, help, unit, kind and label names.
+/// What a registered family is: its name, help, unit, kind and label names, and its
+/// OpenTelemetry name, unit and attribute names.
+///
+/// The Prometheus names ([`name`](Self::name), [`unit`](Self::unit),
+/// [`label_names`](Self::label_names)) are what Prometheus text and JSON print; the
+/// OpenTelemetry ones ([`otel_name`](Self::otel_name), [`otel_unit`](Self::otel_unit),
+/// [`attribute_names`](Self::attribute_names)) are what OTLP carries. A family registered by
+/// its Prometheus name has an OpenTelemetry name equal to it, the UCUM form of its unit
+/// and attributes named as its labels, unless [`Metadata`] overrides them; one registered
+/// by its OpenTelemetry name ([`Metadata::otel`]) has the Prometheus names the
+/// OpenTelemetry-to-Prometheus translation gives ([`otel`](crate::otel)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
     pub(crate) name: String,
     pub(crate) help: String,
     pub(crate) unit: Option<String>,
+    pub(crate) otel_name: String,
+    /// Empty for no unit, as OTLP writes it.
+    pub(crate) otel_unit: String,
+    /// One per label name, in the same order.
+    pub(crate) attribute_names: Box<[String]>,
     pub(crate) kind: Kind,
     /// The constant labels' names first (see [`Scope`](crate::Scope)), then the family's own.
     pub(crate) label_names: Box<[String]>,
@@ -37,6 +52,22 @@ impl Descriptor {
     /// The unit, if one was given; the name ends in `_<unit>`.
     pub fn unit(&self) -> Option<&str> {
         self.unit.as_deref()
+    }
+
+    /// The OpenTelemetry metric name: OTLP's `name`.
+    pub fn otel_name(&self) -> &str {
+        &self.otel_name
+    }
+
+    /// The OpenTelemetry (UCUM) unit, `""` for none: OTLP's `unit`.
+    pub fn otel_unit(&self) -> &str {
+        &self.otel_unit
+    }
+
+    /// The OpenTelemetry attribute names, one for each of [`label_names`](Self::label_names)
+    /// and in the same order: OTLP's attribute keys.
+    pub fn attribute_names(&self) -> &[String] {
+        &self.attribute_names
     }
 
     /// The kind.
@@ -73,7 +104,9 @@ impl Descriptor {
     }
 }
 
-/// The name, help and unit to register a metric under, for [`Registry::register_with`].
+/// The name, help and unit to register a metric under, for [`Registry::register_with`]:
+/// by its Prometheus name ([`new`](Self::new)) or by its OpenTelemetry name
+/// ([`otel`](Self::otel)).
 ///
 /// [`Registry::register_with`]: crate::Registry::register_with
 ///
@@ -84,6 +117,8 @@ impl Descriptor {
 ///     Metadata::new("process_cpu_seconds", "CPU time used.").unit("seconds"),
 ///     FloatCounter::new(),
 /// )?;
+/// let family = registry.descriptors().into_iter().next().unwrap();
+/// assert_eq!((family.otel_name(), family.otel_unit()), ("process_cpu_seconds", "s"));
 /// # Ok::<(), prism_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,21 +126,91 @@ pub struct Metadata {
     pub(crate) name: String,
     pub(crate) help: String,
     pub(crate) unit: Option<String>,
+    pub(crate) otel_name: Option<String>,
+    pub(crate) otel_unit: Option<String>,
+    /// Registered by the OpenTelemetry name: `name` is unused, the family's label names
+    /// are attribute names.
+    pub(crate) otel_first: bool,
 }
 
 impl Metadata {
-    /// A name and its help text.
+    /// A Prometheus name and its help text. The OpenTelemetry name is the same name, the
+    /// OpenTelemetry unit the UCUM form of [`unit`](Self::unit) ([`otel::otel_unit`]), the
+    /// attribute names the label names; [`otel_name`](Self::otel_name) and
+    /// [`otel_unit`](Self::otel_unit) override the first two.
+    ///
+    /// [`otel::otel_unit`]: crate::otel::otel_unit
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             help: help.into(),
             unit: None,
+            otel_name: None,
+            otel_unit: None,
+            otel_first: false,
         }
     }
 
-    /// The unit; the name must end in `_<unit>`.
+    /// An OpenTelemetry name, its UCUM unit (`""` for none) and its help text. The
+    /// Prometheus name, unit and label names are those the OpenTelemetry-to-Prometheus
+    /// translation gives ([`otel`](crate::otel)): `http.server.request.duration` in `s` is
+    /// `http_server_request_duration_seconds` with unit `seconds`. A family registered
+    /// with it is built with attribute names (`http.request.method`); each becomes a label
+    /// name by the same translation (`http_request_method`), and lookups take values in
+    /// the order the attributes were given.
+    ///
+    /// The name, unit and attribute names are checked at registration:
+    /// [`Error::InvalidOtelName`](crate::Error::InvalidOtelName),
+    /// [`InvalidOtelUnit`](crate::Error::InvalidOtelUnit),
+    /// [`InvalidAttributeName`](crate::Error::InvalidAttributeName).
+    ///
+    /// ```
+    /// use prism_core::{Family, Histogram, Metadata, Registry};
+    /// let registry = Registry::new();
+    /// let duration = registry.register_with(
+    ///     Metadata::otel("http.server.request.duration", "s", "Duration of HTTP server requests."),
+    ///     Family::<Histogram>::new(["http.request.method", "http.route"]),
+    /// )?;
+    /// duration.get(&["GET", "/items/{id}"]).record_duration(std::time::Duration::from_millis(250));
+    ///
+    /// let read = registry.snapshot();
+    /// let family = read.family("http_server_request_duration_seconds").unwrap();
+    /// assert_eq!(family.descriptor.otel_name(), "http.server.request.duration");
+    /// assert_eq!(family.descriptor.otel_unit(), "s");
+    /// assert_eq!(family.descriptor.unit(), Some("seconds"));
+    /// assert_eq!(family.descriptor.label_names(), ["http_request_method", "http_route"]);
+    /// assert_eq!(family.descriptor.attribute_names(), ["http.request.method", "http.route"]);
+    /// # Ok::<(), prism_core::Error>(())
+    /// ```
+    pub fn otel(name: impl Into<String>, unit: impl Into<String>, help: impl Into<String>) -> Self {
+        let name = name.into();
+        Self {
+            name: name.clone(),
+            help: help.into(),
+            unit: None,
+            otel_name: Some(name),
+            otel_unit: Some(unit.into()),
+            otel_first: true,
+        }
+    }
+
+    /// The Prometheus unit; the name must end in `_<unit>`. Not for metadata made by
+    /// [`otel`](Self::otel), whose Prometheus unit comes from its OpenTelemetry unit.
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
+        self
+    }
+
+    /// The OpenTelemetry name OTLP carries, in place of the default. Under a
+    /// [`Scope`](crate::Scope) with a prefix it becomes `<prefix>.<name>`.
+    pub fn otel_name(mut self, name: impl Into<String>) -> Self {
+        self.otel_name = Some(name.into());
+        self
+    }
+
+    /// The OpenTelemetry (UCUM) unit OTLP carries, in place of the default; `""` for none.
+    pub fn otel_unit(mut self, unit: impl Into<String>) -> Self {
+        self.otel_unit = Some(unit.into());
         self
     }
 }

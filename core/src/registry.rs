@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::family::{self, Family, SeriesRef};
 use crate::metric::{Kind, Metric, Value};
 use crate::name;
+use crate::otel;
 use crate::read::{Descriptor, Metadata, Sample, SampleLabels, Snapshot, SnapshotBuilder, Visitor};
 use crate::scope::{Naming, Scope};
 use crate::telemetry;
@@ -69,6 +70,8 @@ struct State {
     families: BTreeMap<String, Arc<Entry>>,
     /// Every name some format prints, and the family that prints it.
     exposed: HashMap<String, String>,
+    /// Every OpenTelemetry name, and the family that carries it in OTLP.
+    otel_names: HashMap<String, String>,
     /// What unregistered metrics counted towards `prism_updates` when unregistered. Read
     /// under the same lock as `families`, so that a read counts each metric in exactly one
     /// of the two.
@@ -370,9 +373,9 @@ impl Registry {
         Ok(metric)
     }
 
-    /// Returns the metric registered under `name` if there is one of the same type, labels
-    /// and unit; otherwise registers what `make` returns (`make` is called either way, to
-    /// learn the labels asked for). For code paths that may run
+    /// Returns the metric registered under `name` if there is one of the same type, labels,
+    /// unit and OpenTelemetry names; otherwise registers what `make` returns (`make` is
+    /// called either way, to learn the labels asked for). For code paths that may run
     /// more than once, such as a library initialised by several callers.
     ///
     /// ```
@@ -427,6 +430,7 @@ impl Registry {
         match state.families.remove(name) {
             Some(entry) => {
                 state.exposed.retain(|_, owner| owner != name);
+                state.otel_names.retain(|_, owner| owner != name);
                 if self.inner.self_telemetry {
                     // Only prism's own counters read ahead: no user code runs under the lock.
                     if let Some(read) = entry.collector.read_ahead() {
@@ -554,19 +558,49 @@ impl Registry {
         meta: Metadata,
         metric: &R,
     ) -> Result<Descriptor, Error> {
-        let Metadata { name, help, unit } = meta;
+        let Metadata {
+            name,
+            help,
+            unit,
+            otel_name,
+            otel_unit,
+            otel_first,
+        } = meta;
+        let kind = metric.kind();
+        let up_down = kind == Kind::Gauge && metric.up_down();
+        let own = metric.label_names();
+        let (name, unit, own_labels) = if otel_first {
+            let otel = otel_name.as_deref().unwrap_or(&name);
+            let otel_unit = otel_unit.as_deref().unwrap_or("");
+            Self::from_otel(otel, otel_unit, unit.as_deref(), kind, up_down, own)?
+        } else {
+            (name, unit, own.to_vec())
+        };
         name::validate_name(&name)?;
         let name = naming.full_name(&name);
         name::validate_name(&name)?;
-        let kind = metric.kind();
         name::validate_kind_suffix(&name, kind)?;
         name::validate_help(&name, &help)?;
         if let Some(unit) = &unit {
             name::validate_unit(&name, unit)?;
         }
-        let own = metric.label_names();
-        name::validate_label_names(&name, own)?;
-        if let Some(label) = own.iter().find(|l| naming.has_label(l)) {
+        let otel_name = match otel_name {
+            Some(n) => {
+                let n = naming.otel_name(&n);
+                otel::validate_otel_name(&n)?;
+                n
+            }
+            None => name.clone(),
+        };
+        let otel_unit = match otel_unit {
+            Some(u) => {
+                otel::validate_otel_unit(&name, &u)?;
+                u
+            }
+            None => unit.as_deref().map(otel::otel_unit).unwrap_or_default(),
+        };
+        name::validate_label_names(&name, &own_labels)?;
+        if let Some(label) = own_labels.iter().find(|l| naming.has_label(l)) {
             return Err(Error::InvalidLabelName {
                 family: name,
                 label: label.clone(),
@@ -575,11 +609,19 @@ impl Registry {
                          scope without that constant label",
             });
         }
-        let label_names: Vec<String> = naming
+        // Constant labels keep their names in OTLP; a family's own attributes are the
+        // names it was built with.
+        let attribute_names: Vec<String> = naming
             .labels()
             .iter()
             .map(|(n, _)| n.clone())
             .chain(own.iter().cloned())
+            .collect();
+        let label_names: Vec<String> = naming
+            .labels()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(own_labels.iter().cloned())
             .collect();
         // The formats add these labels themselves: `le` to each bucket of a histogram,
         // `quantile` to each quantile of a summary. A family's own would collide.
@@ -611,11 +653,60 @@ impl Registry {
             name,
             help,
             unit,
+            otel_name,
+            otel_unit,
+            attribute_names: attribute_names.into(),
             kind,
             label_names: label_names.into(),
             const_values: naming.labels().iter().map(|(_, v)| v.clone()).collect(),
-            up_down: kind == Kind::Gauge && metric.up_down(),
+            up_down,
         })
+    }
+
+    /// The Prometheus name, unit and own label names of a metric registered by its
+    /// OpenTelemetry name (`Metadata::otel`): the translation of `otel::translate` and
+    /// `otel::prometheus_label_name`, each attribute name checked.
+    fn from_otel(
+        otel_name: &str,
+        otel_unit: &str,
+        unit: Option<&str>,
+        kind: Kind,
+        up_down: bool,
+        attributes: &[String],
+    ) -> Result<(String, Option<String>, Vec<String>), Error> {
+        if let Some(unit) = unit {
+            return Err(Error::InvalidOtelUnit {
+                family: otel_name.to_owned(),
+                unit: unit.to_owned(),
+                reason: "a metric registered by its OpenTelemetry name takes its Prometheus unit \
+                         from its OpenTelemetry unit; drop `.unit(...)`",
+            });
+        }
+        otel::validate_otel_unit(otel_name, otel_unit)?;
+        let (name, unit) = otel::translate(otel_name, otel_unit, kind, up_down)?;
+        let mut labels: Vec<String> = Vec::with_capacity(attributes.len());
+        for (i, attribute) in attributes.iter().enumerate() {
+            otel::validate_attribute_name(otel_name, attribute)?;
+            let refuse = |reason| {
+                Err(Error::InvalidAttributeName {
+                    family: otel_name.to_owned(),
+                    attribute: attribute.clone(),
+                    reason,
+                })
+            };
+            if attributes[..i].contains(attribute) {
+                return refuse("it is declared twice");
+            }
+            let label = otel::prometheus_label_name(attribute);
+            if labels.contains(&label) {
+                return refuse(
+                    "another attribute of the family translates to the same Prometheus label \
+                     name; rename one of them",
+                );
+            }
+            labels.push(label);
+        }
+        Ok((name, unit, labels))
     }
 
     fn check_free(state: &State, descriptor: &Descriptor) -> Result<(), Error> {
@@ -633,6 +724,13 @@ impl Registry {
                 });
             }
         }
+        if let Some(owner) = state.otel_names.get(&descriptor.otel_name) {
+            return Err(Error::Clash {
+                name: descriptor.name.clone(),
+                existing: owner.clone(),
+                exposed: descriptor.otel_name.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -640,6 +738,9 @@ impl Registry {
         for exposed in name::exposed_names(&descriptor.name, descriptor.kind) {
             state.exposed.insert(exposed, descriptor.name.clone());
         }
+        state
+            .otel_names
+            .insert(descriptor.otel_name.clone(), descriptor.name.clone());
         let entry = Entry {
             collector: metric.collector(),
             type_id: TypeId::of::<R>(),
@@ -651,7 +752,8 @@ impl Registry {
             .insert(entry.descriptor.name.clone(), Arc::new(entry));
     }
 
-    /// The registered metric, if it is of the same type with the same labels and unit.
+    /// The registered metric, if it is of the same type with the same labels, unit and
+    /// OpenTelemetry names.
     fn reuse<R: Register>(entry: &Entry, wanted: &Descriptor) -> Result<R, Error> {
         let mismatch = |reason: String| Error::Mismatch {
             name: wanted.name.clone(),
@@ -683,6 +785,20 @@ impl Registry {
             return Err(mismatch(format!(
                 "unit {:?} registered, {:?} asked for",
                 have.unit, wanted.unit
+            )));
+        }
+        let otel = |d: &Descriptor| {
+            (
+                d.otel_name.clone(),
+                d.otel_unit.clone(),
+                d.attribute_names.clone(),
+            )
+        };
+        if otel(have) != otel(wanted) {
+            return Err(mismatch(format!(
+                "OpenTelemetry name, unit and attributes {:?} registered, {:?} asked for",
+                otel(have),
+                otel(wanted)
             )));
         }
         entry
@@ -745,6 +861,10 @@ impl RegistryBuilder {
                         .exposed
                         .insert(exposed, format!("{} (self-telemetry)", desc.name));
                 }
+                state.otel_names.insert(
+                    desc.otel_name.clone(),
+                    format!("{} (self-telemetry)", desc.name),
+                );
             }
         }
         Registry {

@@ -47,6 +47,15 @@ impl Naming {
         }
     }
 
+    /// The OpenTelemetry name `name` gets: the prefix joined by `.`.
+    pub(crate) fn otel_name(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
     /// The constant labels, in the order they were added.
     pub(crate) fn labels(&self) -> &[(String, String)] {
         &self.labels
@@ -92,6 +101,12 @@ impl Naming {
 /// assert_eq!(family.descriptor.label_names(), ["instance", "pool"]);
 /// # Ok::<(), prism_core::Error>(())
 /// ```
+///
+/// In OTLP a family registered with an OpenTelemetry name
+/// ([`Metadata::otel`](crate::Metadata::otel) or
+/// [`otel_name`](crate::Metadata::otel_name)) is named `<prefix>.<name>`, the prefix joined
+/// by `.`; one registered by its Prometheus name keeps its full name there too. Constant
+/// labels are attributes of the same names.
 ///
 /// Names are unique in the registry: two scopes with the same prefix cannot register the
 /// same name, even with different constant labels. Give each such scope a prefix of its

@@ -82,16 +82,22 @@ pub(crate) fn counts_updates<M: 'static>() -> bool {
 }
 
 pub(crate) fn descriptors() -> Vec<Descriptor> {
+    let labels = |labelled: bool| -> Box<[String]> {
+        if labelled {
+            vec!["family".to_owned()].into()
+        } else {
+            Box::new([])
+        }
+    };
     let d = |name: &str, help: &str, kind, labelled: bool| Descriptor {
         name: name.to_owned(),
         help: help.to_owned(),
         unit: None,
+        otel_name: name.to_owned(),
+        otel_unit: String::new(),
+        attribute_names: labels(labelled),
         kind,
-        label_names: if labelled {
-            vec!["family".to_owned()].into()
-        } else {
-            Box::new([])
-        },
+        label_names: labels(labelled),
         const_values: Box::new([]),
         up_down: false,
     };

@@ -77,7 +77,11 @@
 //!
 //! # Registry families
 //!
-//! Every family of the registry is an entry, self-telemetry (`prism_*`) included:
+//! Every family of the registry is an entry under its Prometheus name, self-telemetry
+//! (`prism_*`) included. A family registered by its OpenTelemetry name
+//! ([`Metadata::otel`](prism_core::Metadata::otel), `http.server.request.duration`) is keyed
+//! by the Prometheus name core derived from it (`http_server_request_duration_seconds`), as
+//! in Prometheus text; only OTLP carries the OpenTelemetry name.
 //!
 //! - a metric registered on its own is a number;
 //! - a labelled family is nested maps keyed by label value, one level per label, in label

@@ -8,8 +8,9 @@
 //! | counter, `f64` values | `f64_observable_counter` |
 //! | gauge, `i64` values | `i64_observable_gauge` |
 //! | gauge, `f64` values | `f64_observable_gauge` |
-//! | labels | attributes; the overflow series `otel.metric.overflow=true` |
-//! | help, unit | description, unit |
+//! | OpenTelemetry name ([`Descriptor::otel_name`]) | instrument name |
+//! | attribute names ([`Descriptor::attribute_names`]) | attributes; the overflow series `otel.metric.overflow=true` |
+//! | help, OpenTelemetry unit ([`Descriptor::otel_unit`]) | description, unit |
 //!
 //! What cannot cross:
 //!
@@ -118,7 +119,7 @@ impl Visitor for Read {
     fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
         // The overflow series' values are the constant labels' alone; the marker follows.
         let mut attributes: Vec<KeyValue> = family
-            .label_names()
+            .attribute_names()
             .iter()
             .zip(sample.label_values())
             .map(|(k, v)| KeyValue::new(k.clone(), v.to_owned()))
@@ -186,7 +187,9 @@ impl Bridge {
                 continue;
             }
             // The kind first: a histogram cannot cross whatever its name.
-            if let Some(reason) = refused_kind(desc.kind()).or_else(|| refused_name(desc.name())) {
+            if let Some(reason) =
+                refused_kind(desc.kind()).or_else(|| refused_name(desc.otel_name()))
+            {
                 self.skipped.push((desc.name().to_owned(), reason));
                 continue;
             }
@@ -236,11 +239,12 @@ impl Bridge {
             Value::CounterF64(_) | Value::GaugeF64(_) => true,
             _ => return Err("a value kind this crate does not know"),
         };
-        let name = desc.name().to_owned();
+        let name = desc.otel_name().to_owned();
         let help = desc.help().to_owned();
-        let unit = desc.unit().unwrap_or_default().to_owned();
+        let unit = desc.otel_unit().to_owned();
         let shared = self.shared.clone();
-        let family = name.clone();
+        // Series are kept by the core name, unique in the registry.
+        let family = desc.name().to_owned();
         let m = &self.meter;
         // One observable instrument of the SDK builder `$builder`, reading the family's series
         // through `$convert`; the six instruments differ only in those and the variant.

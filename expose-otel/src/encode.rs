@@ -1,8 +1,16 @@
 //! The core read as an OTLP `ExportMetricsServiceRequest`: [`Encoder`].
 //!
-//! One pass of [`Registry::visit`]: each family becomes one `Metric` (help as description,
-//! unit as unit), each series one data point (labels as string attributes, the overflow
-//! series as `otel.metric.overflow=true`). The kind of the family picks the data type:
+//! One pass of [`Registry::visit`]: each family becomes one `Metric` named by its
+//! OpenTelemetry name ([`Descriptor::otel_name`]), with its help as description and its
+//! OpenTelemetry (UCUM) unit ([`Descriptor::otel_unit`]) as unit; each series one data point,
+//! its label values as string attributes under the family's attribute names
+//! ([`Descriptor::attribute_names`]), the overflow series as `otel.metric.overflow=true`.
+//! A family registered by its Prometheus name has these equal to its name and labels, and
+//! the UCUM form of its unit (`seconds` is `s`); one registered with
+//! [`Metadata::otel`](prism_core::Metadata::otel) has the names it was registered with.
+//! Prometheus text and JSON print the Prometheus names instead.
+//!
+//! The kind of the family picks the data type:
 //!
 //! | core kind | OTLP data | value |
 //! |---|---|---|
@@ -306,9 +314,9 @@ impl Visitor for Build<'_> {
         };
         self.point_count += points;
         self.metrics.push(Metric {
-            name: family.name().to_owned(),
+            name: family.otel_name().to_owned(),
             description: family.help().to_owned(),
-            unit: family.unit().unwrap_or_default().to_owned(),
+            unit: family.otel_unit().to_owned(),
             metadata: Vec::new(),
             data: Some(data),
         });
@@ -424,11 +432,11 @@ fn number_int(v: i64) -> number_data_point::Value {
     number_data_point::Value::AsInt(v)
 }
 
-/// The attributes of one series: its labels; for the overflow series, the constant labels
-/// (its only label values) and the overflow marker.
+/// The attributes of one series: its label values under the family's attribute names; for
+/// the overflow series, the constant labels (its only label values) and the overflow marker.
 pub(crate) fn attributes(family: &Descriptor, sample: &Sample<'_>) -> Vec<KeyValue> {
     let mut attributes: Vec<KeyValue> = family
-        .label_names()
+        .attribute_names()
         .iter()
         .zip(sample.label_values())
         .map(|(name, value)| string_attribute(name, value))

@@ -82,7 +82,7 @@
 //!     },
 //!     "metadata": [],
 //!     "name": "room_temperature_celsius",
-//!     "unit": "celsius"
+//!     "unit": "Cel"
 //!   }
 //! ]"#);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -115,9 +115,14 @@
 //! | summary (`Summary`, `WindowedHistogram`) | `Summary`: `count`, `sum`, `quantile_values` p50, p90, p99, p99.9 (none when empty) |
 //! | `u64` / `i64` values | `as_int` (a `u64` past `i64::MAX`: `as_double`) |
 //! | `f64` values, NaN and infinities included | `as_double` |
-//! | labels | string attributes, in label order |
+//! | name | `name`: the OpenTelemetry name ([`Descriptor::otel_name`](prism_core::Descriptor::otel_name)): the name registered with [`Metadata::otel`](prism_core::Metadata::otel) (`http.server.request.duration`), else the Prometheus name |
+//! | labels | string attributes, in label order, keyed by the attribute names ([`Descriptor::attribute_names`](prism_core::Descriptor::attribute_names)): `http.request.method` where the family was registered by its OpenTelemetry name, else the label names |
 //! | overflow series | the one attribute `otel.metric.overflow=true` (a bool) |
-//! | help, unit | `description`, `unit` (as registered, not translated to UCUM) |
+//! | help, unit | `description`, `unit`: the UCUM unit ([`Descriptor::otel_unit`](prism_core::Descriptor::otel_unit)): as registered with `Metadata::otel`, else the UCUM form of the Prometheus unit (`seconds` is `s`, `bytes` `By`, `ratio` `1`, see [`prism_core::otel`]) |
+//!
+//! Prometheus text and JSON (prism-prom, prism-json) print the Prometheus names of the same
+//! families: `http_server_request_duration_seconds{http_request_method="GET"}`, the
+//! OpenTelemetry-to-Prometheus translation of the OTLP names.
 //! | series start | `start_time_unix_nano` (delta: the end of the last delivered export) |
 //! | the read | `time_unix_nano`, one per request |
 //! | a family with no series | left out |

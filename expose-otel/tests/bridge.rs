@@ -98,6 +98,18 @@ fn families_cross_with_values_labels_units_and_overflow() {
         )
         .unwrap();
     cpu.add(0.5);
+    registry
+        .register_with(
+            Metadata::otel(
+                "db.client.connections.usage",
+                "{connection}",
+                "Connections.",
+            ),
+            Family::<Gauge>::new(["db.pool.name"]),
+        )
+        .unwrap()
+        .get(&["main"])
+        .set(3);
     let depth = registry
         .register("queue_depth", "Depth.", Gauge::new())
         .unwrap();
@@ -199,11 +211,14 @@ fn families_cross_with_values_labels_units_and_overflow() {
         ])
     );
     let cpu_read = &read["cpu_seconds"];
-    assert_eq!(
-        (cpu_read.0.as_str(), cpu_read.2.as_str()),
-        ("sum", "seconds")
-    );
+    assert_eq!((cpu_read.0.as_str(), cpu_read.2.as_str()), ("sum", "s"));
     assert_eq!(cpu_read.4[""], "0.5");
+    let usage = &read["db.client.connections.usage"];
+    assert_eq!(
+        (usage.0.as_str(), usage.2.as_str()),
+        ("gauge", "{connection}")
+    );
+    assert_eq!(usage.4["db.pool.name=main"], "3");
     assert_eq!(read["queue_depth"].4[""], "-4");
     assert_eq!(read["queue_depth"].0, "gauge");
     let up_down = &read["open_connections"];

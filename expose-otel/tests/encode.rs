@@ -913,3 +913,102 @@ proptest! {
         prop_assert_eq!(via_json.encode_to_vec(), req.encode_to_vec());
     }
 }
+
+/// A family registered by its OpenTelemetry name goes out under that name, its UCUM unit
+/// and its dotted attribute names, in protobuf and in JSON; one registered by its
+/// Prometheus name under that name, the UCUM form of its unit and its label names.
+#[test]
+fn otlp_carries_the_opentelemetry_names() {
+    use prism_core::{Metadata, UpDownCounter};
+    let r = registry();
+    let duration = r
+        .register_with(
+            Metadata::otel(
+                "http.server.request.duration",
+                "s",
+                "Duration of HTTP server requests.",
+            ),
+            Family::builder(["http.request.method", "http.route"])
+                .build_with({
+                    let config = numbers(&[1.0]);
+                    move || config.build()
+                })
+                .unwrap(),
+        )
+        .unwrap();
+    duration.get(&["GET", "/items/{id}"]).record(1);
+    r.register_with(
+        Metadata::otel(
+            "http.server.active_requests",
+            "{request}",
+            "Active requests.",
+        ),
+        Family::<UpDownCounter>::new(["url.scheme"]),
+    )
+    .unwrap()
+    .get(&["https"])
+    .inc();
+    r.register_with(
+        Metadata::new("cpu_seconds", "CPU.").unit("seconds"),
+        Family::<FloatCounter>::new(["mode"]),
+    )
+    .unwrap()
+    .get(&["user"])
+    .add(1.5);
+
+    let request = encode(&r, &Resource::new("t"));
+    let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
+    let names: Vec<(&str, &str)> = metrics
+        .iter()
+        .map(|m| (m.name.as_str(), m.unit.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("cpu_seconds", "s"),
+            ("http.server.active_requests", "{request}"),
+            ("http.server.request.duration", "s"),
+        ]
+    );
+    let metric::Data::Histogram(h) = data(&request, "http.server.request.duration") else {
+        panic!("a histogram")
+    };
+    assert_eq!(
+        attribute_pairs(&h.data_points[0]),
+        [
+            (
+                "http.request.method".to_owned(),
+                r#"StringValue("GET")"#.to_owned()
+            ),
+            (
+                "http.route".to_owned(),
+                r#"StringValue("/items/{id}")"#.to_owned()
+            ),
+        ]
+    );
+    let keys = |name| -> Vec<String> {
+        points(&request, name)[0]
+            .attributes
+            .iter()
+            .map(|kv| kv.key.clone())
+            .collect()
+    };
+    assert_eq!(keys("http.server.active_requests"), ["url.scheme"]);
+    assert_eq!(keys("cpu_seconds"), ["mode"]);
+
+    // The JSON mapping carries the same names.
+    let body = Encoder::new(Resource::new("t")).encode_json(&r);
+    let text = String::from_utf8(body).unwrap();
+    for needle in [
+        r#""name":"http.server.request.duration""#,
+        r#""unit":"s""#,
+        r#""key":"http.request.method""#,
+        r#""unit":"{request}""#,
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+    assert!(
+        !text.contains("http_server_request_duration_seconds"),
+        "{text}"
+    );
+}

@@ -73,6 +73,19 @@ fn fixture() -> Registry {
         .register("queue_depth", "Jobs waiting.", Gauge::new())
         .unwrap()
         .set(-3);
+    // Registered by its OpenTelemetry name: sent under it, its unit and its attributes.
+    registry
+        .register_with(
+            Metadata::otel(
+                "http.server.active_requests",
+                "{request}",
+                "Active HTTP server requests.",
+            ),
+            Family::<prism_core::UpDownCounter>::new(["http.request.method", "url.scheme"]),
+        )
+        .unwrap()
+        .get(&["GET", "https"])
+        .add(2);
     registry
         .register_with(
             Metadata::new("room_temperature_celsius", "Temperature \"inside\".").unit("celsius"),

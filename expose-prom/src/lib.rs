@@ -55,6 +55,21 @@
 //! # Ok::<(), prism_core::Error>(())
 //! ```
 //!
+//! # Names
+//!
+//! Families print under their Prometheus names ([`Descriptor::name`],
+//! [`Descriptor::unit`], [`Descriptor::label_names`]), never their OpenTelemetry ones: a
+//! family registered with [`Metadata::otel`] as `http.server.request.duration` in `s` with
+//! the attribute `http.request.method` prints as
+//! `http_server_request_duration_seconds{http_request_method="GET"}` with `# UNIT ...
+//! seconds`, the OpenTelemetry-to-Prometheus translation core made at registration
+//! ([`prism_core::otel`]); OTLP (prism-otel) carries the dotted names.
+//!
+//! [`Descriptor::name`]: prism_core::Descriptor::name
+//! [`Descriptor::unit`]: prism_core::Descriptor::unit
+//! [`Descriptor::label_names`]: prism_core::Descriptor::label_names
+//! [`Metadata::otel`]: prism_core::Metadata::otel
+//!
 //! # What is rendered
 //!
 //! Everything [`Registry::visit`](prism_core::Registry::visit) reads, in its order (families

@@ -1109,3 +1109,37 @@ wait_count{{queue="a\\b"}} 0
         .render(Format::OpenMetrics);
     assert!(!plain.contains("_created"));
 }
+
+/// A family registered by its OpenTelemetry name prints under the Prometheus names core
+/// translated it to: dots to `_`, the unit suffix, `_total` on a counter.
+#[test]
+fn otel_named_families_print_their_prometheus_translation() {
+    let r = bare();
+    r.register_with(
+        Metadata::otel("http.server.requests", "{request}", "Requests."),
+        Family::<Counter>::new(["http.request.method", "http.response.status_code"]),
+    )
+    .unwrap()
+    .get(&["GET", "200"])
+    .add(2);
+    r.register_with(
+        Metadata::otel("system.memory.utilization", "1", "Memory in use."),
+        FloatGauge::new(),
+    )
+    .unwrap()
+    .set(0.5);
+    assert_eq!(
+        render(&r, Format::Prometheus),
+        "# HELP http_server_requests_total Requests.\n\
+         # TYPE http_server_requests_total counter\n\
+         http_server_requests_total{http_request_method=\"GET\",http_response_status_code=\"200\"} 2\n\
+         # HELP system_memory_utilization_ratio Memory in use.\n\
+         # TYPE system_memory_utilization_ratio gauge\n\
+         system_memory_utilization_ratio 0.5\n"
+    );
+    let om = render(&r, Format::OpenMetrics);
+    assert!(
+        om.contains("# UNIT system_memory_utilization_ratio ratio\n"),
+        "{om}"
+    );
+}

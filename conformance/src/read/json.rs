@@ -23,9 +23,10 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::model::{Family, Kind, Labels, Number, Point, Samples, Series};
-use crate::read::ReadError;
+use crate::read::{OtelNames, ReadError};
 
-/// Label names per family, in the order prism-json nests their values.
+/// Label names per family, in the order prism-json nests their values, and the mapping of
+/// OTLP's names to core names ([`OtelNames`]): what a reader needs from the registry.
 ///
 /// ```
 /// use prism_conformance::read::Schema;
@@ -40,6 +41,8 @@ pub struct Schema {
     distributions: BTreeMap<String, Kind>,
     /// How many of a family's first label names are a scope's constant labels.
     consts: BTreeMap<String, usize>,
+    /// How OTLP's names map to the core names; the translation unless set.
+    otel: OtelNames,
 }
 
 impl Schema {
@@ -88,6 +91,18 @@ impl Schema {
         self.distributions.get(family).copied()
     }
 
+    /// How an OTLP read's names map to core names ([`OtelNames`]): the registry's own for a
+    /// schema [`of_snapshot`](Self::of_snapshot), the OpenTelemetry-to-Prometheus
+    /// translation otherwise.
+    pub fn otel_names(&self) -> &OtelNames {
+        &self.otel
+    }
+
+    /// Sets the mapping of OTLP's names ([`otel_names`](Self::otel_names)).
+    pub fn set_otel_names(&mut self, names: OtelNames) {
+        self.otel = names;
+    }
+
     /// The schema of a registry: its descriptors, self-telemetry included.
     pub fn of_registry(registry: &prism_core::Registry) -> Self {
         Self::of_snapshot(&registry.snapshot())
@@ -106,6 +121,7 @@ impl Schema {
                 _ => {}
             }
         }
+        schema.otel = OtelNames::of_snapshot(snapshot);
         schema
     }
 }

@@ -11,11 +11,13 @@
 use std::fmt;
 
 mod json;
+mod otel_names;
 mod otlp;
 pub mod text;
 mod text_samples;
 
 pub use json::{read_json, Schema, Unknown};
+pub use otel_names::OtelNames;
 pub use otlp::{read_otlp_json, read_otlp_proto, read_otlp_request};
 pub use text_samples::{read_openmetrics, read_prometheus, seconds_to_nanos, text_to_samples};
 

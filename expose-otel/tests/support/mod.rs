@@ -463,22 +463,31 @@ pub fn assert_matches_registry(
     let mut expected_names = Vec::new();
     for family in &snapshot.families {
         let d = &family.descriptor;
+        // OTLP carries the OpenTelemetry side of each family.
         if family.series.is_empty() {
-            assert!(!sent.contains_key(d.name()), "{} has no series", d.name());
+            assert!(
+                !sent.contains_key(d.otel_name()),
+                "{} has no series",
+                d.name()
+            );
             continue;
         }
-        expected_names.push(d.name().to_owned());
+        expected_names.push(d.otel_name().to_owned());
         let m = sent
-            .get(d.name())
-            .unwrap_or_else(|| panic!("{} was sent", d.name()));
+            .get(d.otel_name())
+            .unwrap_or_else(|| panic!("{} was sent", d.otel_name()));
         assert_eq!(m.description, d.help());
-        assert_eq!(m.unit, d.unit().unwrap_or(""));
+        assert_eq!(m.unit, d.otel_unit());
         match d.kind() {
             Kind::Counter => {
                 assert_eq!(
                     (m.data, m.monotonic, m.temporality),
                     ("sum", true, temporality)
                 )
+            }
+            // An up-down counter: a non-monotonic sum, cumulative in every mode.
+            Kind::Gauge if d.is_up_down_counter() => {
+                assert_eq!((m.data, m.monotonic, m.temporality), ("sum", false, 2))
             }
             Kind::Gauge => assert_eq!(m.data, "gauge"),
             Kind::Histogram => assert_eq!((m.data, m.temporality), ("histogram", temporality)),
@@ -490,7 +499,7 @@ pub fn assert_matches_registry(
             let attributes: BTreeMap<String, String> = if series.overflow {
                 [("otel.metric.overflow".to_owned(), "bool:true".to_owned())].into()
             } else {
-                d.label_names()
+                d.attribute_names()
                     .iter()
                     .cloned()
                     .zip(series.label_values.iter().cloned())
@@ -528,6 +537,8 @@ pub fn assert_matches_registry(
             assert!(point.start <= point.time && point.start > 0);
         }
     }
+    // `sent` is a sorted map: compare as sets.
     let sent_names: Vec<String> = sent.keys().cloned().collect();
+    expected_names.sort();
     assert_eq!(sent_names, expected_names);
 }
