@@ -11,18 +11,18 @@ mod duration;
 mod error;
 mod history;
 mod reporter;
+mod rules;
 mod slo;
 mod source;
 mod ticker;
+mod watch;
 
 pub use alert::{AlertEvent, BurnRateAlert};
 pub use error::Error;
 pub use slo::{Slo, SloBuilder, DEFAULT_WINDOWS};
 pub use reporter::{IntervalReporter, Report};
+pub use rules::{error_ratio_record, prometheus_rules, write_prometheus_rules};
 pub use source::{Delta, Matcher, Source};
 pub use ticker::{Tick, Ticker};
+pub use watch::{Watch, WatchBuilder, WatchKind};
 
-/// Renders Prometheus rules (placeholder until the rules module lands).
-pub fn prometheus_rules(_slos: &[&Slo], _watches: &[&()]) -> Result<String, Error> {
-    Ok(String::new())
-}
