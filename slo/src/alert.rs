@@ -127,11 +127,14 @@ pub(crate) fn camel(severity: &str) -> String {
         .collect()
 }
 
+/// A hook on firing or resolving.
+pub(crate) type Hook = Box<dyn Fn(&AlertEvent) + Send + Sync>;
+
 /// The hooks an SLO or a watch calls.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    pub(crate) fire: Vec<Box<dyn Fn(&AlertEvent) + Send + Sync>>,
-    pub(crate) resolve: Vec<Box<dyn Fn(&AlertEvent) + Send + Sync>>,
+    pub(crate) fire: Vec<Hook>,
+    pub(crate) resolve: Vec<Hook>,
 }
 
 impl Hooks {

@@ -14,7 +14,7 @@ pub(crate) fn promql(d: Duration) -> String {
         ("m", 60_000),
         ("s", 1_000),
     ] {
-        if ms % len == 0 {
+        if ms.is_multiple_of(len) {
             return format!("{}{unit}", ms / len);
         }
     }

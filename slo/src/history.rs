@@ -154,11 +154,13 @@ impl History {
         };
         let ring = &self.rings[i];
         let start = now.saturating_sub(u64::try_from(window.as_nanos()).unwrap_or(u64::MAX));
-        let (_, (b0, a0)) = ring.at_or_before(start).unwrap_or(if ring.oldest() == ring.first {
-            first
-        } else {
-            ring.at(ring.oldest())
-        });
+        let (_, (b0, a0)) = ring
+            .at_or_before(start)
+            .unwrap_or(if ring.oldest() == ring.first {
+                first
+            } else {
+                ring.at(ring.oldest())
+            });
         (bad.saturating_sub(b0), all.saturating_sub(a0))
     }
 

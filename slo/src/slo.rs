@@ -448,7 +448,10 @@ impl Slo {
     /// all was, below 0 when overspent (down to `1 - 1 / (1 - objective)` when every
     /// event failed).
     pub fn budget_remaining(&self) -> f64 {
-        remaining(self.error_ratio(self.inner.period), self.allowed_error_ratio())
+        remaining(
+            self.error_ratio(self.inner.period),
+            self.allowed_error_ratio(),
+        )
     }
 
     /// Whether an alert of `severity` is firing (as of the last tick).

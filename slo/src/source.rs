@@ -94,8 +94,8 @@ enum Reader {
     /// A closure returning a counter's value.
     Func(Arc<dyn Fn() -> u64 + Send + Sync>),
     /// A registry holding only the selected family (the user's family handle, registered
-    /// a second time under the same name), read with its matchers.
-    Family(Registry),
+    /// a second time under the same name), and the position of each matcher's label.
+    Family(Registry, Arc<[usize]>),
 }
 
 /// One counter, or the sum of a family's counter series that match some labels, with the
@@ -149,12 +149,16 @@ impl Source {
     ) -> Result<Self, Error> {
         let name = name.into();
         let matchers: Vec<Matcher> = matchers.into_iter().collect();
+        let mut positions = Vec::with_capacity(matchers.len());
         for m in &matchers {
-            if !family.label_names().iter().any(|l| l == m.label()) {
-                return Err(Error::UnknownLabel {
-                    family: name,
-                    label: m.label().to_owned(),
-                });
+            match family.label_names().iter().position(|l| l == m.label()) {
+                Some(i) => positions.push(i),
+                None => {
+                    return Err(Error::UnknownLabel {
+                        family: name,
+                        label: m.label().to_owned(),
+                    })
+                }
             }
         }
         if M::KIND != prism_core::Kind::Counter {
@@ -170,7 +174,7 @@ impl Source {
         Ok(Self {
             name,
             matchers,
-            reader: Reader::Family(registry),
+            reader: Reader::Family(registry, positions.into()),
         })
     }
 
@@ -248,11 +252,12 @@ impl Poller {
         match &self.source.reader {
             Reader::Counter(c) => step(&mut self.single, c.get()),
             Reader::Func(f) => step(&mut self.single, f()),
-            Reader::Family(registry) => {
-                let registry = registry.clone();
+            Reader::Family(registry, positions) => {
+                let (registry, positions) = (registry.clone(), positions.clone());
                 self.generation += 1;
                 let mut visit = FamilyVisit {
                     poller: self,
+                    positions: &positions,
                     delta: Delta::default(),
                 };
                 registry.visit(&mut visit);
@@ -289,44 +294,44 @@ fn step(last: &mut Option<u64>, now: u64) -> Delta {
 
 struct FamilyVisit<'a> {
     poller: &'a mut Poller,
+    positions: &'a [usize],
     delta: Delta,
 }
 
 impl Visitor for FamilyVisit<'_> {
-    fn sample(&mut self, family: &Descriptor, sample: &Sample<'_>) {
+    fn sample(&mut self, _family: &Descriptor, sample: &Sample<'_>) {
         let p = &mut *self.poller;
-        let names = family.label_names();
-        let values: Vec<&str> = if sample.is_overflow() {
-            Vec::new()
-        } else {
-            sample.label_values().collect()
-        };
-        // The overflow series has no label values: it matches only a selection without
-        // matchers, as its `otel_metric_overflow` label matches no user label in PromQL.
-        if sample.is_overflow() && !p.source.matchers.is_empty() {
-            return;
-        }
-        for m in &p.source.matchers {
-            let Some(i) = names.iter().position(|l| l == m.label()) else {
-                return;
-            };
-            if !m.matches(values.get(i).copied().unwrap_or("")) {
+        p.key.clear();
+        if sample.is_overflow() {
+            // The overflow series has no label values: it matches only a selection without
+            // matchers, as its `otel_metric_overflow` label matches no user label in PromQL.
+            if !p.source.matchers.is_empty() {
                 return;
             }
+            p.key.push('\u{1}');
+        }
+        // One pass over the label values: the series' key, and each matcher checked at its
+        // label's position.
+        for (i, v) in sample.label_values().enumerate() {
+            for (m, _) in p
+                .source
+                .matchers
+                .iter()
+                .zip(self.positions)
+                .filter(|(_, at)| **at == i)
+            {
+                if !m.matches(v) {
+                    return;
+                }
+            }
+            p.key.push_str(v);
+            p.key.push('\0');
         }
         let now = match sample.value() {
             Value::Counter(v) => *v,
             // Float counters are followed in whole units.
             other => other.as_f64() as u64,
         };
-        p.key.clear();
-        if sample.is_overflow() {
-            p.key.push('\u{1}');
-        }
-        for v in &values {
-            p.key.push_str(v);
-            p.key.push('\0');
-        }
         let generation = p.generation;
         let d = match p.series.get_mut(p.key.as_str()) {
             Some((last, seen)) => {

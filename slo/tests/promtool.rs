@@ -124,17 +124,18 @@ fn run(scenario: &Scenario) -> Timeline {
         requests: Vec::new(),
         errors: Vec::new(),
     };
-    let mut observe = |minute: u64, t: &mut Timeline| {
+    let observe = |minute: u64, t: &mut Timeline| {
         clock.set(MIN * minute as u32);
         slo.tick();
         t.minutes.push(minute);
-        t.firing.push([
-            slo.firing("page"),
-            slo.firing("ticket"),
-            slo.exhausted(),
-        ]);
-        t.ratios
-            .push(DEFAULT_WINDOWS.iter().map(|w| slo.error_ratio(*w)).collect());
+        t.firing
+            .push([slo.firing("page"), slo.firing("ticket"), slo.exhausted()]);
+        t.ratios.push(
+            DEFAULT_WINDOWS
+                .iter()
+                .map(|w| slo.error_ratio(*w))
+                .collect(),
+        );
         t.requests.push(requests.get());
         t.errors.push(errors.get());
     };
@@ -311,7 +312,11 @@ fn test_file(scenario: &Scenario, t: &Timeline, rules: &str) -> String {
 fn run_watch() -> (Vec<f64>, Vec<bool>) {
     let registry = Registry::new();
     let logins = registry
-        .register("logins", "Logins.", prism_core::Family::<Counter>::new(["user"]))
+        .register(
+            "logins",
+            "Logins.",
+            prism_core::Family::<Counter>::new(["user"]),
+        )
         .unwrap();
     let clock = ManualClock::new();
     let watch = Watch::series_growth("cardinality", &registry, 10 * MIN, 200.0)
@@ -337,7 +342,10 @@ fn run_watch() -> (Vec<f64>, Vec<bool>) {
 fn watch_test_file(rules: &str) -> String {
     let (series, firing) = run_watch();
     let defs = alert_definitions(rules);
-    let (_, labels, _) = defs.iter().find(|(n, _, _)| n == "PrismSeriesGrowth").unwrap();
+    let (_, labels, _) = defs
+        .iter()
+        .find(|(n, _, _)| n == "PrismSeriesGrowth")
+        .unwrap();
     let mut labels = labels.clone();
     if let Yaml::Hash(h) = &mut labels {
         h.insert(s("family"), s("logins"));
@@ -354,7 +362,9 @@ fn watch_test_file(rules: &str) -> String {
             ("exp_alerts", Yaml::Array(alerts)),
         ])
     };
-    let changes: Vec<usize> = (1..firing.len()).filter(|&i| firing[i] != firing[i - 1]).collect();
+    let changes: Vec<usize> = (1..firing.len())
+        .filter(|&i| firing[i] != firing[i - 1])
+        .collect();
     assert_eq!(changes.len(), 2, "the watch fires once and resolves");
     let mut tests = Vec::new();
     for i in changes {
@@ -509,9 +519,15 @@ fn promtool_test_rules_fails_when_the_times_are_wrong() {
     let text = std::fs::read_to_string(dir().join("recovery.test.yml")).unwrap();
     let mut doc = YamlLoader::load_from_str(&text).unwrap().remove(0);
     let Yaml::Hash(top) = &mut doc else { panic!() };
-    let Yaml::Array(tests) = top.get_mut(&s("tests")).unwrap() else { panic!() };
-    let Yaml::Hash(test) = &mut tests[0] else { panic!() };
-    let Yaml::Array(alerts) = test.get_mut(&s("alert_rule_test")).unwrap() else { panic!() };
+    let Yaml::Array(tests) = top.get_mut(&s("tests")).unwrap() else {
+        panic!()
+    };
+    let Yaml::Hash(test) = &mut tests[0] else {
+        panic!()
+    };
+    let Yaml::Array(alerts) = test.get_mut(&s("alert_rule_test")).unwrap() else {
+        panic!()
+    };
     for a in alerts.iter_mut() {
         let Yaml::Hash(a) = a else { panic!() };
         let t = a[&s("eval_time")].as_str().unwrap().trim_end_matches('m');

@@ -23,7 +23,9 @@ fn reported_increases_add_up_to_the_total_under_concurrent_writers() {
             thread::spawn(move || {
                 for i in 0..20_000u64 {
                     counter.add(1 + i % 3);
-                    family.get(&[if (i + t) % 2 == 0 { "500" } else { "200" }]).inc();
+                    family
+                        .get(&[if (i + t) % 2 == 0 { "500" } else { "200" }])
+                        .inc();
                 }
             })
         })
@@ -63,8 +65,8 @@ fn reported_increases_add_up_to_the_total_under_concurrent_writers() {
 fn a_counter_that_went_down_is_a_reset_not_a_negative() {
     let value = Arc::new(AtomicU64::new(0));
     let read = value.clone();
-    let reporter = IntervalReporter::new()
-        .source(Source::func("jobs", move || read.load(Ordering::Relaxed)));
+    let reporter =
+        IntervalReporter::new().source(Source::func("jobs", move || read.load(Ordering::Relaxed)));
     value.store(100, Ordering::Relaxed);
     assert_eq!(reporter.tick()[0].increase, 100);
     value.store(30, Ordering::Relaxed); // restarted and counted 30 since
@@ -126,5 +128,8 @@ fn selectors_are_promql() {
         s.promql_selector(),
         r#"http_requests_total{code=~"5.*",route!="/a\"b"}"#
     );
-    assert_eq!(Source::counter("x", &Counter::new()).promql_selector(), "x_total");
+    assert_eq!(
+        Source::counter("x", &Counter::new()).promql_selector(),
+        "x_total"
+    );
 }

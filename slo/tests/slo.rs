@@ -103,7 +103,10 @@ fn the_page_alert_fires_and_resolves_with_hooks_and_metrics() {
     for _ in 0..21 {
         s.minute(1000, 0);
     }
-    assert!(!s.slo.firing("page"), "resolves once the 30m window is clean");
+    assert!(
+        !s.slo.firing("page"),
+        "resolves once the 30m window is clean"
+    );
     let events = s.events.lock().unwrap();
     let page: Vec<(bool, &str)> = events
         .iter()
@@ -134,13 +137,22 @@ fn metrics_show_in_every_format() {
     // 1 % errors where 0.1 % are allowed.
     let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
     assert!(near(value("slo_objective{slo=\"api\"}"), 0.999));
-    assert!(near(value("slo_burn_rate{slo=\"api\",window=\"5m\"}"), 10.0));
-    assert!(near(value("slo_burn_rate{slo=\"api\",window=\"3d\"}"), 10.0));
+    assert!(near(
+        value("slo_burn_rate{slo=\"api\",window=\"5m\"}"),
+        10.0
+    ));
+    assert!(near(
+        value("slo_burn_rate{slo=\"api\",window=\"3d\"}"),
+        10.0
+    ));
     assert!(near(value("slo_error_budget_remaining{slo=\"api\"}"), -9.0));
     assert!(near(value("slo_budget_exhausted{slo=\"api\"}"), 1.0));
     // 10x over every window (those longer than the history read all of it): 6x over 6h
     // and 30m holds, 14.4x over 1h and 5m does not.
-    assert!(near(value("slo_alert_firing{slo=\"api\",severity=\"page\"}"), 1.0));
+    assert!(near(
+        value("slo_alert_firing{slo=\"api\",severity=\"page\"}"),
+        1.0
+    ));
     let json = prism_json::render_to_string(&s.registry);
     assert!(json.contains("slo_burn_rate"), "{json}");
     // JSON, both text formats and OTLP say the same thing.
@@ -152,7 +164,11 @@ fn metrics_show_in_every_format() {
 fn a_family_selection_counts_only_its_series() {
     let registry = Registry::new();
     let responses = registry
-        .register("http_responses", "Responses.", Family::<Counter>::new(["code"]))
+        .register(
+            "http_responses",
+            "Responses.",
+            Family::<Counter>::new(["code"]),
+        )
         .unwrap();
     let clock = ManualClock::new();
     let slo = Slo::errors_over_total(
@@ -201,13 +217,7 @@ fn good_over_total_counts_the_difference() {
 fn settings_are_checked() {
     let r = Registry::new();
     let c = Counter::new();
-    let make = || {
-        Slo::errors_over_total(
-            "api",
-            Source::counter("e", &c),
-            Source::counter("t", &c),
-        )
-    };
+    let make = || Slo::errors_over_total("api", Source::counter("e", &c), Source::counter("t", &c));
     assert!(make().objective(1.0).register(&r).is_err());
     assert!(make().objective(f64::NAN).register(&r).is_err());
     assert!(make().period(Duration::ZERO).register(&r).is_err());
@@ -233,7 +243,11 @@ fn scaled_down_divides_every_window() {
 #[test]
 fn thirty_days_of_history_fit_in_128_kib() {
     let s = setup();
-    assert!(s.slo.history_bytes() <= 128 * 1024, "{}", s.slo.history_bytes());
+    assert!(
+        s.slo.history_bytes() <= 128 * 1024,
+        "{}",
+        s.slo.history_bytes()
+    );
 }
 
 proptest! {

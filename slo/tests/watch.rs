@@ -8,10 +8,15 @@ use prism_slo::{AlertEvent, Watch};
 
 const MIN: Duration = Duration::from_secs(60);
 
-fn recorder() -> (Arc<Mutex<Vec<AlertEvent>>>, impl Fn(&AlertEvent) + Send + Sync + Clone) {
+fn recorder() -> (
+    Arc<Mutex<Vec<AlertEvent>>>,
+    impl Fn(&AlertEvent) + Send + Sync + Clone,
+) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    (events, move |e: &AlertEvent| sink.lock().unwrap().push(e.clone()))
+    (events, move |e: &AlertEvent| {
+        sink.lock().unwrap().push(e.clone())
+    })
 }
 
 #[test]
@@ -46,13 +51,19 @@ fn series_growth_fires_while_a_family_grows_fast_and_resolves_after() {
     }
     assert!(watch.firing());
     let text = prism_prom::render(&registry, prism_prom::Format::Prometheus);
-    assert!(text.contains("slo_watch_firing{watch=\"cardinality\"} 1"), "{text}");
+    assert!(
+        text.contains("slo_watch_firing{watch=\"cardinality\"} 1"),
+        "{text}"
+    );
     for _ in 0..11 {
         minute(0);
     }
     assert!(!watch.firing());
     let events = events.lock().unwrap();
-    let seen: Vec<(bool, &str)> = events.iter().map(|e| (e.firing, e.alert.as_str())).collect();
+    let seen: Vec<(bool, &str)> = events
+        .iter()
+        .map(|e| (e.firing, e.alert.as_str()))
+        .collect();
     assert_eq!(
         seen,
         [(true, "PrismSeriesGrowth"), (false, "PrismSeriesGrowth")]
@@ -117,5 +128,7 @@ fn a_zero_window_or_bad_name_is_refused() {
     assert!(Watch::refused_rising("r", &registry, Duration::ZERO)
         .register()
         .is_err());
-    assert!(Watch::registry_size("a b", &registry, 1.0).register().is_err());
+    assert!(Watch::registry_size("a b", &registry, 1.0)
+        .register()
+        .is_err());
 }
