@@ -86,6 +86,20 @@ fn main() {
         fam_slo.tick();
     });
 
+    // The floor under a family selection: one visit of the family with a visitor that
+    // does nothing.
+    struct Nothing;
+    impl prism_core::Visitor for Nothing {
+        fn sample(&mut self, _: &prism_core::Descriptor, s: &prism_core::Sample<'_>) {
+            std::hint::black_box(s.value());
+        }
+    }
+    let alone = Registry::builder().self_telemetry(false).build();
+    alone
+        .register("http_responses", "x", family.clone())
+        .unwrap();
+    let visit_family = ns_per_op(20_000, |_| alone.visit(&mut Nothing));
+
     let reporter = IntervalReporter::new()
         .clock(clock.clone())
         .source(Source::counter("http_requests", &requests));
@@ -107,6 +121,7 @@ fn main() {
     println!("|---|---|");
     println!("| SLO tick, two counters, 7 windows, 4 alert rules | {tick_counters:.0} ns |");
     println!("| SLO tick, two selections of a 100-series family | {tick_family:.0} ns |");
+    println!("| one visit of that family, doing nothing per series (the floor, read twice per tick) | {visit_family:.0} ns |");
     println!("| interval reporter tick, one counter | {tick_reporter:.0} ns |");
     println!(
         "| series-growth watch tick ({} families) | {tick_watch:.0} ns |",
