@@ -34,10 +34,14 @@ pub(crate) struct Ring {
 impl Ring {
     fn new(window: Duration) -> Self {
         let ns = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        let step_ns = (ns / SLOTS).max(1);
+        // SLOTS steps, one more where the step was rounded down (a window under 0.13 ms),
+        // and two for the steps the window's ends fall in.
+        let slots = ns.div_ceil(step_ns).min(2 * SLOTS) + 2;
         Self {
             window,
-            step_ns: (ns / SLOTS).max(1),
-            slots: vec![(0, (0, 0)); SLOTS as usize + 2].into_boxed_slice(),
+            step_ns,
+            slots: vec![(0, (0, 0)); slots as usize].into_boxed_slice(),
             first: 0,
             last: 0,
         }
@@ -209,6 +213,16 @@ mod tests {
         // No read in the 5 minutes before minute 100: the window starts at minute 1's
         // read, and the one event since counts in it.
         assert_eq!(h.increase(5 * MIN), (1, 1));
+    }
+
+    #[test]
+    fn a_window_shorter_than_the_slots_is_still_covered() {
+        let w = Duration::from_nanos(1000); // 2 ns steps: 500 of them
+        let mut h = History::new([w]);
+        for i in (0..=2000u64).step_by(2) {
+            h.record(Duration::from_nanos(i), (i, i));
+        }
+        assert_eq!(h.increase(w), (1000, 1000));
     }
 
     #[test]

@@ -105,7 +105,8 @@ impl IntervalReporter {
         })
     }
 
-    /// Calls `f` with each source's report on every tick.
+    /// Calls `f` with each source's report on every tick. `f` runs while the reporter is
+    /// locked: it must not tick the same reporter.
     pub fn on_report(self, f: impl FnMut(&Report) + Send + 'static) -> Self {
         self.with(|i| i.callbacks.push(Box::new(f)))
     }

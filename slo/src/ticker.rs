@@ -42,7 +42,14 @@ impl Ticker {
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     for item in &items {
-                        item.tick();
+                        // A hook or callback that panics stops neither the other items nor
+                        // the next ticks.
+                        let ticked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            item.tick();
+                        }));
+                        if ticked.is_err() {
+                            tracing::error!(target: "prism_slo", "a tick panicked (in a hook or callback); ticking goes on");
+                        }
                     }
                 }
             })
@@ -71,5 +78,38 @@ impl fmt::Debug for Ticker {
         f.debug_struct("Ticker")
             .field("running", &self.thread.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    struct Flaky(AtomicU32);
+
+    impl Tick for Flaky {
+        fn tick(&self) {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a hook panicked");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_tick_does_not_stop_the_ticker() {
+        let flaky = Arc::new(Flaky(AtomicU32::new(0)));
+        let items: Vec<Arc<dyn Tick>> = vec![flaky.clone()];
+        let ticker = Ticker::spawn(Duration::from_millis(1), items);
+        // A deadline for the failure message only; nothing here measures time.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while flaky.0.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(ticker);
+        assert!(
+            flaky.0.load(Ordering::SeqCst) >= 3,
+            "ticking stopped after the panic"
+        );
     }
 }

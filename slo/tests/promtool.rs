@@ -534,9 +534,13 @@ fn promtool_test_rules_fails_when_the_times_are_wrong() {
         let moved = t.parse::<u64>().unwrap().saturating_sub(10);
         a.insert(s("eval_time"), s(format!("{moved}m")));
     }
-    let path = dir().join("moved.test.tmp.yml");
+    let tmp = std::env::temp_dir().join(format!("prism-slo-moved-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::copy(dir().join(RULES), tmp.join(RULES)).unwrap();
+    let path = tmp.join("moved.test.yml");
     std::fs::write(&path, dump(&doc)).unwrap();
-    let (ok, out) = promtool_run(&promtool, &["test", "rules", "moved.test.tmp.yml"]);
-    let _ = std::fs::remove_file(&path);
+    let path = path.to_str().unwrap().to_owned();
+    let (ok, out) = promtool_run(&promtool, &["test", "rules", &path]);
+    let _ = std::fs::remove_dir_all(&tmp);
     assert!(!ok, "promtool accepted assertions ten minutes off:\n{out}");
 }
