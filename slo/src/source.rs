@@ -1,9 +1,9 @@
 //! [`Source`]: one counter, or a selection of a family's counter series, read as increases.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use hashbrown::HashMap;
 use prism_core::{Counter, Descriptor, Family, Metric, Registry, Sample, Value, Visitor};
 
 use crate::error::Error;
