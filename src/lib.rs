@@ -42,6 +42,7 @@
 //! | `axum` | no | HTTP handlers for each enabled format |
 //! | `conformance` | no | `prism::conformance`: check that every format agrees, for tests |
 //! | `metrics` | no | `prism::metrics_facade`: a recorder for the `metrics` crate's macros |
+//! | `slo` | no | `prism::slo`: interval reports, SLO error budgets and burn-rate alerts, and the same alerts as Prometheus rules |
 //!
 //! # Typed label sets
 //!
@@ -201,6 +202,12 @@ pub use prism_conformance as conformance;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use prism_metrics as metrics_facade;
+
+/// Interval reports, SLO error budgets, burn-rate alerts and watches on prism's own
+/// telemetry, with the same alerts as Prometheus rules (feature `slo`).
+#[cfg(feature = "slo")]
+#[cfg_attr(docsrs, doc(cfg(feature = "slo")))]
+pub use prism_slo as slo;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
