@@ -1,0 +1,218 @@
+//! [`Finish`]: what the layer knows about one request, recorded exactly once when it is
+//! dropped, wherever that happens (the response future, the response body, an unwinding
+//! panic).
+//!
+//! Recording on drop is what makes every end of a request count: a body read to the end, a
+//! body dropped half-sent, a future dropped because the client left or a timeout fired, a
+//! handler that panicked. Whichever owns the `Finish` last records it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prism_core::Clock;
+
+use http::StatusCode;
+
+use super::metrics::HttpMetrics;
+use super::route::{Route, RouteFn};
+use super::stats::RequestStats;
+
+/// The `error.type` of a request that did not succeed.
+///
+/// The label values are few by construction: the status code for a `5xx` response (as the
+/// semantic conventions say for servers), otherwise one of a fixed set of classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorType {
+    /// A response with a `5xx` status: its code, `"500"`.
+    Status(StatusCode),
+    /// The request ended before its response was complete: the client went away, an outer
+    /// timeout dropped the request, or the response body was dropped before its end.
+    /// `"aborted"`.
+    Aborted,
+    /// The handler panicked (seen by the layer while unwinding). `"panic"`.
+    Panic,
+    /// The inner service returned tower's or tokio's timeout error. `"timeout"`.
+    Timeout,
+    /// The response body returned an error. `"body"`.
+    Body,
+    /// The inner service returned another error. `"_OTHER"`, as the conventions say.
+    Other,
+}
+
+impl ErrorType {
+    /// The label value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorType::Status(status) => status.as_str(),
+            ErrorType::Aborted => "aborted",
+            ErrorType::Panic => "panic",
+            ErrorType::Timeout => "timeout",
+            ErrorType::Body => "body",
+            ErrorType::Other => "_OTHER",
+        }
+    }
+}
+
+impl fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What every request of one layer shares.
+pub(crate) struct Shared {
+    pub(crate) metrics: HttpMetrics,
+    pub(crate) route_fn: Option<RouteFn>,
+    pub(crate) unmatched: Box<str>,
+    pub(crate) scheme: &'static str,
+    /// The declared statistic names; `None` when none were declared, and then no
+    /// `RequestStats` is made.
+    pub(crate) stat_names: Option<Arc<[Box<str>]>>,
+    /// Times requests.
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("unmatched", &self.unmatched)
+            .field("scheme", &self.scheme)
+            .field("route_fn", &self.route_fn.is_some())
+            .field("stat_names", &self.stat_names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request in flight. Dropping it records the request.
+#[derive(Debug)]
+pub(crate) struct Finish {
+    shared: Arc<Shared>,
+    /// When the request arrived, on the layer's clock.
+    start: Duration,
+    method: &'static str,
+    scheme: &'static str,
+    route: Route,
+    request_size: Option<u64>,
+    stats: Option<RequestStats>,
+    /// Data bytes of the response body seen so far.
+    pub(crate) response_size: u64,
+    /// The response status, once the inner service answered.
+    pub(crate) status: Option<StatusCode>,
+    /// An error seen by the future or the body.
+    pub(crate) error: Option<ErrorType>,
+    /// Whether the response body reached its end.
+    pub(crate) complete: bool,
+}
+
+impl Finish {
+    /// Starts a request: counts it active.
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        method: &'static str,
+        scheme: &'static str,
+        route: Route,
+        request_size: Option<u64>,
+        stats: Option<RequestStats>,
+    ) -> Self {
+        shared.metrics.active.with(&[method, scheme], |g| g.inc());
+        let start = shared.clock.now();
+        Self {
+            shared,
+            start,
+            method,
+            scheme,
+            route,
+            request_size,
+            stats,
+            response_size: 0,
+            status: None,
+            error: None,
+            complete: false,
+        }
+    }
+
+    /// The `error.type` of the request as it ends now.
+    fn error_type(&self) -> Option<ErrorType> {
+        if let Some(error) = self.error {
+            return Some(error);
+        }
+        if std::thread::panicking() {
+            return Some(ErrorType::Panic);
+        }
+        if !self.complete {
+            return Some(ErrorType::Aborted);
+        }
+        self.status
+            .filter(StatusCode::is_server_error)
+            .map(ErrorType::Status)
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        let duration = shared.clock.now().saturating_sub(self.start);
+        let metrics = &shared.metrics;
+        let error = self.error_type();
+        let error_label = error.as_ref().map_or("", ErrorType::as_str);
+        let status_code = self.status;
+        let status = status_code.as_ref().map_or("", StatusCode::as_str);
+        let route = self.route.as_str(&shared.unmatched);
+        let labels = [self.method, route, status, error_label, self.scheme];
+
+        metrics
+            .active
+            .with(&[self.method, self.scheme], |g| g.dec());
+        metrics
+            .duration
+            .with(&labels, |h| h.record_duration(duration));
+        if let Some(size) = self.request_size {
+            metrics.request_size.with(&labels, |h| h.record(size));
+        }
+        if self.status.is_some() {
+            let size = self.response_size;
+            metrics.response_size.with(&labels, |h| h.record(size));
+        }
+        if let Some(stats) = &self.stats {
+            for (family, (_, value)) in metrics.stats.iter().zip(stats.iter()) {
+                family.with(&[self.method, route], |h| h.record(value));
+            }
+        }
+        tracing::info!(
+            target: "prism_http::request",
+            method = self.method,
+            route,
+            status,
+            error = error_label,
+            duration_s = duration.as_secs_f64(),
+            stats = %StatsField(self.stats.as_ref()),
+            "request"
+        );
+    }
+}
+
+struct StatsField<'a>(Option<&'a RequestStats>);
+
+impl fmt::Display for StatsField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(stats) => fmt::Display::fmt(stats, f),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_a_fixed_set_or_the_status_code() {
+        let status = StatusCode::from_u16(503).unwrap();
+        assert_eq!(ErrorType::Status(status).as_str(), "503");
+        assert_eq!(ErrorType::Aborted.to_string(), "aborted");
+        assert_eq!(ErrorType::Other.as_str(), "_OTHER");
+    }
+}

@@ -1,0 +1,55 @@
+//! The `http.route` label: the route template the request matched, from axum's
+//! `MatchedPath` or a function the user gives, never the raw path.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// A function that names the route template of a request, `None` when it matched none.
+/// Given to [`MetricsLayerBuilder::route_fn`](super::MetricsLayerBuilder::route_fn).
+///
+/// It must return a template (`/items/{id}`), not the path: every distinct value is a
+/// series.
+pub type RouteFn = Arc<dyn Fn(&http::request::Parts) -> Option<Cow<'static, str>> + Send + Sync>;
+
+/// A request's route label, held until the request ends.
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// The request matched no route: labelled with the layer's unmatched value.
+    Unmatched,
+    /// From the user's function.
+    Named(Cow<'static, str>),
+    /// From axum's router; a clone of its `Arc<str>`.
+    #[cfg(feature = "axum")]
+    Matched(axum::extract::MatchedPath),
+}
+
+impl Route {
+    /// The route of `request`: axum's `MatchedPath` when present (feature `axum`), else
+    /// what `route_fn` says, else unmatched.
+    pub(crate) fn of<B>(
+        request: http::Request<B>,
+        route_fn: Option<&RouteFn>,
+    ) -> (Self, http::Request<B>) {
+        #[cfg(feature = "axum")]
+        if let Some(matched) = request.extensions().get::<axum::extract::MatchedPath>() {
+            return (Route::Matched(matched.clone()), request);
+        }
+        match route_fn {
+            Some(route_fn) => {
+                let (parts, body) = request.into_parts();
+                let route = route_fn(&parts).map_or(Route::Unmatched, Route::Named);
+                (route, http::Request::from_parts(parts, body))
+            }
+            None => (Route::Unmatched, request),
+        }
+    }
+
+    pub(crate) fn as_str<'a>(&'a self, unmatched: &'a str) -> &'a str {
+        match self {
+            Route::Unmatched => unmatched,
+            Route::Named(name) => name,
+            #[cfg(feature = "axum")]
+            Route::Matched(matched) => matched.as_str(),
+        }
+    }
+}
