@@ -76,6 +76,7 @@
 //! ```
 
 mod body;
+mod cache;
 mod method;
 pub mod metrics;
 mod record;

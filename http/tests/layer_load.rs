@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 use support::*;
 
 const METHODS: [&str; 12] = [
-    "GET", "GET", "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "FOO",
-    "PROPFIND", "M-SEARCH",
+    "GET", "GET", "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "FOO", "PROPFIND",
+    "M-SEARCH",
 ];
 
 /// A request to a random path with a random (valid token) method; one in 50 carries a
@@ -76,7 +76,11 @@ async fn pipeline(addr: SocketAddr, n: usize, seed: u64) -> usize {
 
 fn counter(registry: &Registry, family: &str, labels: &[&str]) -> u64 {
     let read = registry.snapshot();
-    match read.family(family).and_then(|f| f.series(labels)).map(|s| &s.value) {
+    match read
+        .family(family)
+        .and_then(|f| f.series(labels))
+        .map(|s| &s.value)
+    {
         Some(Value::Counter(n)) => *n,
         _ => 0,
     }
@@ -123,14 +127,20 @@ async fn hostile_traffic_keeps_series_bounded_and_counts_overflow() {
     // 10 methods (9 known and `_OTHER`) x 2 routes x 3 statuses (200, 404, 405) at most.
     let n = series(&bounded, DURATION);
     assert!(n <= 60, "{n} series");
-    assert_eq!(counter(&bounded, "prism_refused_label_sets", &[DURATION]), 0);
+    assert_eq!(
+        counter(&bounded, "prism_refused_label_sets", &[DURATION]),
+        0
+    );
 
     // Refused before the service: no series, no panic, the server still answers.
     for raw in [
         "G\u{1}T / HTTP/1.1\r\nHost: h\r\n\r\n".to_owned(),
         "GET\t/ HTTP/1.1\r\n\r\n".to_owned(),
         "\r\n\r\n\u{0}\u{0}".to_owned(),
-        format!("GET / HTTP/1.1\r\nHost: h\r\nX-Huge: {}\r\n\r\n", "h".repeat(1 << 20)),
+        format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Huge: {}\r\n\r\n",
+            "h".repeat(1 << 20)
+        ),
     ] {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let _ = stream.write_all(raw.as_bytes()).await;
@@ -162,7 +172,10 @@ async fn hostile_traffic_keeps_series_bounded_and_counts_overflow() {
 /// `wrk -c 64 -d 3s` against a route: when it is done, no request is left active.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_requests_return_to_zero_after_wrk() {
-    let wrk = std::process::Command::new("wrk").arg("--version").output().ok();
+    let wrk = std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .ok();
     let Some(_) = found_or_skip(
         wrk,
         "wrk",
@@ -190,7 +203,11 @@ async fn active_requests_return_to_zero_after_wrk() {
     assert!(output.status.success(), "{stdout}");
     let requests: u64 = stdout
         .lines()
-        .find_map(|l| l.trim().split_once(" requests in ").map(|(n, _)| n.parse().unwrap()))
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.parse().unwrap())
+        })
         .unwrap_or_else(|| panic!("no request count in {stdout}"));
     assert!(requests > 0, "{stdout}");
 
@@ -202,5 +219,9 @@ async fn active_requests_return_to_zero_after_wrk() {
     );
     // Requests wrk cut at its deadline may be counted aborted; the completed ones all are
     // counted 200.
-    assert!(count(&registry, &ok) >= requests, "{} < {requests}", count(&registry, &ok));
+    assert!(
+        count(&registry, &ok) >= requests,
+        "{} < {requests}",
+        count(&registry, &ok)
+    );
 }

@@ -10,10 +10,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prism_core::Clock;
+use prism_core::{Clock, UpDownCounter};
 
 use http::StatusCode;
 
+use super::cache::{self, HandleCache, Handles, Key};
 use super::metrics::HttpMetrics;
 use super::route::{Route, RouteFn};
 use super::stats::RequestStats;
@@ -72,6 +73,18 @@ pub(crate) struct Shared {
     pub(crate) stat_names: Option<Arc<[Box<str>]>>,
     /// Times requests.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Each thread's handles to the series it records into.
+    pub(crate) cache: HandleCache,
+}
+
+/// What the requests of one wrapped service share: one per [`Layer::layer`] call, so that
+/// each route of an axum router (wrapped one by one by `Router::layer`) has its own
+/// reference count and threads serving different routes do not write the same cache line.
+///
+/// [`Layer::layer`]: tower_layer::Layer::layer
+#[derive(Debug)]
+pub(crate) struct ServiceState {
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Shared {
@@ -88,7 +101,7 @@ impl fmt::Debug for Shared {
 /// One request in flight. Dropping it records the request.
 #[derive(Debug)]
 pub(crate) struct Finish {
-    shared: Arc<Shared>,
+    state: Arc<ServiceState>,
     /// When the request arrived, on the layer's clock.
     start: Duration,
     method: &'static str,
@@ -109,17 +122,20 @@ pub(crate) struct Finish {
 impl Finish {
     /// Starts a request: counts it active.
     pub(crate) fn start(
-        shared: Arc<Shared>,
+        state: Arc<ServiceState>,
         method: &'static str,
         scheme: &'static str,
         route: Route,
         request_size: Option<u64>,
         stats: Option<RequestStats>,
     ) -> Self {
-        shared.metrics.active.with(&[method, scheme], |g| g.inc());
+        let shared = &*state.shared;
+        shared
+            .cache
+            .with_active(&shared.metrics, method, scheme, UpDownCounter::inc);
         let start = shared.clock.now();
         Self {
-            shared,
+            state,
             start,
             method,
             scheme,
@@ -152,34 +168,46 @@ impl Finish {
 
 impl Drop for Finish {
     fn drop(&mut self) {
-        let shared = &*self.shared;
+        let shared = &*self.state.shared;
         let duration = shared.clock.now().saturating_sub(self.start);
         let metrics = &shared.metrics;
         let error = self.error_type();
         let error_label = error.as_ref().map_or("", ErrorType::as_str);
-        let status_code = self.status;
-        let status = status_code.as_ref().map_or("", StatusCode::as_str);
         let route = self.route.as_str(&shared.unmatched);
-        let labels = [self.method, route, status, error_label, self.scheme];
+        let key = Key {
+            method: self.method,
+            scheme: self.scheme,
+            route,
+            status: self.status.map_or(0, |s| s.as_u16()),
+            error: error_label,
+        };
 
-        metrics
-            .active
-            .with(&[self.method, self.scheme], |g| g.dec());
-        metrics
-            .duration
-            .with(&labels, |h| h.record_duration(duration));
-        if let Some(size) = self.request_size {
-            metrics.request_size.with(&labels, |h| h.record(size));
-        }
-        if self.status.is_some() {
-            let size = self.response_size;
-            metrics.response_size.with(&labels, |h| h.record(size));
+        shared
+            .cache
+            .with_active(metrics, self.method, self.scheme, UpDownCounter::dec);
+        let (request_size, response_size) = (self.request_size, self.response_size);
+        let responded = self.status.is_some();
+        let record = |handles: &Handles| {
+            handles.duration.record_duration(duration);
+            if let Some(size) = request_size {
+                handles.request_size.record(size);
+            }
+            if responded {
+                handles.response_size.record(response_size);
+            }
+        };
+        if self.route.is_stable() {
+            shared.cache.with_handles(metrics, &key, record);
+        } else {
+            record(&cache::lookup(metrics, &key));
         }
         if let Some(stats) = &self.stats {
             for (family, (_, value)) in metrics.stats.iter().zip(stats.iter()) {
                 family.with(&[self.method, route], |h| h.record(value));
             }
         }
+        let status_code = self.status;
+        let status = status_code.as_ref().map_or("", StatusCode::as_str);
         tracing::info!(
             target: "prism_http::request",
             method = self.method,

@@ -44,6 +44,12 @@ impl Route {
         }
     }
 
+    /// Whether the route's text lives as long as the router (a static, axum's
+    /// `MatchedPath`, the layer's unmatched value), so that its address names it.
+    pub(crate) fn is_stable(&self) -> bool {
+        !matches!(self, Route::Named(Cow::Owned(_)))
+    }
+
     pub(crate) fn as_str<'a>(&'a self, unmatched: &'a str) -> &'a str {
         match self {
             Route::Unmatched => unmatched,

@@ -14,9 +14,10 @@ use prism_core::{Clock, Error, Registry, SystemClock};
 use tower_service::Service;
 
 use super::body::{PanicProbe, ResponseBody};
+use super::cache::HandleCache;
 use super::method::method_label;
 use super::metrics::HttpMetrics;
-use super::record::{ErrorType, Finish, Shared};
+use super::record::{ErrorType, Finish, ServiceState, Shared};
 use super::route::{Route, RouteFn};
 use super::stats::RequestStats;
 
@@ -55,7 +56,9 @@ impl<S> tower_layer::Layer<S> for MetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         MetricsService {
             inner,
-            shared: Arc::clone(&self.shared),
+            state: Arc::new(ServiceState {
+                shared: Arc::clone(&self.shared),
+            }),
         }
     }
 }
@@ -171,6 +174,7 @@ impl MetricsLayerBuilder {
                 scheme: self.scheme,
                 stat_names,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+                cache: HandleCache::default(),
             }),
         })
     }
@@ -180,7 +184,7 @@ impl MetricsLayerBuilder {
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    state: Arc<ServiceState>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
@@ -200,7 +204,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let shared = &self.shared;
+        let shared = &*self.state.shared;
         let method = method_label(request.method());
         let scheme = match request.uri().scheme_str() {
             None => shared.scheme,
@@ -218,7 +222,7 @@ where
         // Made before the inner call: a panic in `call` itself drops it while unwinding,
         // which records the request as panicked.
         let finish = Finish::start(
-            Arc::clone(shared),
+            Arc::clone(&self.state),
             method,
             scheme,
             route,
