@@ -2,12 +2,13 @@
 //! of a few integers instead of a family lookup by five label strings.
 //!
 //! A family lookup hashes every label value and probes the family's table; the layer would
-//! do five per request. The label values of a request are mostly `'static` strings or
-//! strings whose allocation lives as long as the router (axum's `MatchedPath`), so their
-//! addresses name them: the cache is keyed by those addresses, the status code and the
-//! error type, and checks the route's text on a hit, so that a string freed and another
-//! allocated at the same address can never take its series. Route strings made anew for
-//! each request (an owned `Cow` from a route function) are not cached.
+//! do five per request. The label values of a request are `'static` strings, or a route
+//! whose text is shared for the life of the router (axum's `MatchedPath`, an `Arc<str>`),
+//! so their addresses name them: the cache is keyed by those addresses and the status
+//! code. An entry holds a clone of the route's owner, so that its text can be neither
+//! freed nor replaced by other text at the same address while the entry lives. Route
+//! strings made anew for each request (an owned `Cow` from a route function) are not
+//! cached.
 //!
 //! The handles are clones held by the cache, so the series stay counted in their family
 //! (its cardinality limit applies when a handle is first taken). Each thread keeps at most
@@ -21,18 +22,23 @@ use prism_core::{Histogram, UpDownCounter};
 use thread_local::ThreadLocal;
 
 use super::metrics::HttpMetrics;
+use super::route::Route;
 
 /// Series handles each thread caches at most.
 pub(crate) const MAX_ENTRIES: usize = 512;
 
-/// The label values of one request, by address where they are stable.
-#[derive(Clone, Copy)]
+/// The label values of one request. Every one but the route is a `'static` string, so its
+/// address names it; the route's address names it while the cache holds its owner
+/// ([`Route`]), which keeps the allocation from being freed and reused.
 pub(crate) struct Key<'a> {
     pub(crate) method: &'static str,
     pub(crate) scheme: &'static str,
     pub(crate) route: &'a str,
+    /// What keeps `route`'s text alive: `None` when it is not stable (made for this
+    /// request), and then the request is not cached.
+    pub(crate) owner: Option<&'a Route>,
     pub(crate) status: u16,
-    pub(crate) error: &'a str,
+    pub(crate) error: &'static str,
 }
 
 impl Key<'_> {
@@ -60,24 +66,25 @@ struct Entry {
     hash: u64,
     method: usize,
     scheme: usize,
-    route_ptr: usize,
-    /// The route's text, checked on every hit.
-    route: Box<str>,
+    route: (usize, usize),
     status: u16,
-    error_ptr: usize,
-    error: Box<str>,
+    error: (usize, usize),
+    /// Keeps the route's text where `route` points, so that no other text can be there.
+    _owner: Route,
     handles: Handles,
+}
+
+fn address(s: &str) -> (usize, usize) {
+    (s.as_ptr() as usize, s.len())
 }
 
 impl Entry {
     fn matches(&self, key: &Key<'_>) -> bool {
         self.method == key.method.as_ptr() as usize
             && self.scheme == key.scheme.as_ptr() as usize
-            && self.route_ptr == key.route.as_ptr() as usize
+            && self.route == address(key.route)
             && self.status == key.status
-            && self.error_ptr == key.error.as_ptr() as usize
-            && *self.route == *key.route
-            && *self.error == *key.error
+            && self.error == address(key.error)
     }
 }
 
@@ -109,6 +116,9 @@ impl HandleCache {
         key: &Key<'_>,
         f: impl FnOnce(&Handles) -> R,
     ) -> R {
+        let Some(owner) = key.owner else {
+            return f(&lookup(metrics, key));
+        };
         let hash = key.hash();
         let local = self.local.get_or_default();
         // A request recorded while this thread's cache is borrowed cannot happen (nothing
@@ -128,11 +138,10 @@ impl HandleCache {
             hash,
             method: key.method.as_ptr() as usize,
             scheme: key.scheme.as_ptr() as usize,
-            route_ptr: key.route.as_ptr() as usize,
-            route: key.route.into(),
+            route: address(key.route),
             status: key.status,
-            error_ptr: key.error.as_ptr() as usize,
-            error: key.error.into(),
+            error: address(key.error),
+            _owner: owner.clone(),
             handles,
         };
         let entry = local.table.insert_unique(hash, entry, |e| e.hash);
@@ -200,5 +209,80 @@ impl Hasher for FoldHasher {
     #[inline]
     fn write_usize(&mut self, n: usize) {
         self.write_u64(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prism_core::Registry;
+
+    fn metrics(registry: &Registry) -> HttpMetrics {
+        HttpMetrics::register(registry, 100, &[]).unwrap()
+    }
+
+    fn key<'a>(route: &'a Route, status: u16, error: &'static str) -> Key<'a> {
+        Key {
+            method: "GET",
+            scheme: "http",
+            route: route.as_str(""),
+            owner: Some(route),
+            status,
+            error,
+        }
+    }
+
+    fn named(s: &str) -> Route {
+        Route::Named(std::borrow::Cow::Owned(s.to_owned()))
+    }
+
+    #[test]
+    fn one_key_is_one_entry_and_one_series() {
+        let registry = Registry::new();
+        let metrics = metrics(&registry);
+        let cache = HandleCache::default();
+        let route = Route::Named(std::borrow::Cow::Borrowed("/a"));
+        for _ in 0..1000 {
+            cache.with_handles(&metrics, &key(&route, 200, ""), |h| h.duration.record(1));
+        }
+        let local = cache.local.get().unwrap().borrow();
+        assert_eq!(local.table.len(), 1);
+        assert_eq!(metrics.duration.len(), 1);
+        assert_eq!(metrics.duration.get(&["GET", "/a", "200", "", "http"]).count(), 1000);
+    }
+
+    /// Same text at another address is another entry of the same series; an entry keeps
+    /// its route's text alive, so no other text can come to its address.
+    #[test]
+    fn entries_are_by_address_and_series_by_text() {
+        let registry = Registry::new();
+        let metrics = metrics(&registry);
+        let cache = HandleCache::default();
+        let (one, again, two) = (named("/one"), named("/one"), named("/two"));
+        for route in [&one, &again, &two] {
+            cache.with_handles(&metrics, &key(route, 200, ""), |h| h.duration.record(1));
+        }
+        assert_eq!(cache.local.get().unwrap().borrow().table.len(), 3);
+        assert_eq!(metrics.duration.get(&["GET", "/one", "200", "", "http"]).count(), 2);
+        assert_eq!(metrics.duration.get(&["GET", "/two", "200", "", "http"]).count(), 1);
+    }
+
+    /// Past `MAX_ENTRIES` keys, requests still land in their series, through the family.
+    #[test]
+    fn past_the_entry_limit_requests_take_the_family_lookup() {
+        let registry = Registry::new();
+        let metrics = HttpMetrics::register(&registry, 2 * MAX_ENTRIES, &[]).unwrap();
+        let cache = HandleCache::default();
+        let routes: Vec<Route> = (0..MAX_ENTRIES + 10).map(|i| named(&format!("/r{i}"))).collect();
+        for _ in 0..2 {
+            for route in &routes {
+                cache.with_handles(&metrics, &key(route, 200, ""), |h| h.duration.record(1));
+            }
+        }
+        assert_eq!(cache.local.get().unwrap().borrow().table.len(), MAX_ENTRIES);
+        for route in &routes {
+            let labels = ["GET", route.as_str(""), "200", "", "http"];
+            assert_eq!(metrics.duration.get(&labels).count(), 2);
+        }
     }
 }

@@ -14,7 +14,7 @@ use prism_core::{Clock, UpDownCounter};
 
 use http::StatusCode;
 
-use super::cache::{self, HandleCache, Handles, Key};
+use super::cache::{HandleCache, Handles, Key};
 use super::metrics::HttpMetrics;
 use super::route::{Route, RouteFn};
 use super::stats::RequestStats;
@@ -43,10 +43,11 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
-    /// The label value.
-    pub fn as_str(&self) -> &str {
+    /// The label value: a `'static` string, since `http` keeps the text of every status
+    /// code in one static table (its `as_str` only borrows from the code in its signature).
+    pub fn as_str(&self) -> &'static str {
         match self {
-            ErrorType::Status(status) => status.as_str(),
+            ErrorType::Status(status) => status_text(*status),
             ErrorType::Aborted => "aborted",
             ErrorType::Panic => "panic",
             ErrorType::Timeout => "timeout",
@@ -55,6 +56,18 @@ impl ErrorType {
         }
     }
 }
+
+/// `"100"` to `"999"`, every code a `StatusCode` can hold; anything else `"_OTHER"`.
+fn status_text(status: StatusCode) -> &'static str {
+    let code = usize::from(status.as_u16());
+    match code.checked_sub(100).and_then(|i| CODES.get(i * 3..i * 3 + 3)) {
+        Some(text) => text,
+        None => "_OTHER",
+    }
+}
+
+/// The digits of 100 to 999, three bytes each, as one static string.
+static CODES: &str = include_str!("status_codes.txt");
 
 impl fmt::Display for ErrorType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -178,6 +191,7 @@ impl Drop for Finish {
             method: self.method,
             scheme: self.scheme,
             route,
+            owner: self.route.is_stable().then_some(&self.route),
             status: self.status.map_or(0, |s| s.as_u16()),
             error: error_label,
         };
@@ -196,11 +210,7 @@ impl Drop for Finish {
                 handles.response_size.record(response_size);
             }
         };
-        if self.route.is_stable() {
-            shared.cache.with_handles(metrics, &key, record);
-        } else {
-            record(&cache::lookup(metrics, &key));
-        }
+        shared.cache.with_handles(metrics, &key, record);
         if let Some(stats) = &self.stats {
             for (family, (_, value)) in metrics.stats.iter().zip(stats.iter()) {
                 family.with(&[self.method, route], |h| h.record(value));
@@ -242,5 +252,9 @@ mod tests {
         assert_eq!(ErrorType::Status(status).as_str(), "503");
         assert_eq!(ErrorType::Aborted.to_string(), "aborted");
         assert_eq!(ErrorType::Other.as_str(), "_OTHER");
+        for code in 100..=999u16 {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(ErrorType::Status(status).as_str(), status.as_str());
+        }
     }
 }

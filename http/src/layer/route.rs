@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub type RouteFn = Arc<dyn Fn(&http::request::Parts) -> Option<Cow<'static, str>> + Send + Sync>;
 
 /// A request's route label, held until the request ends.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Route {
     /// The request matched no route: labelled with the layer's unmatched value.
     Unmatched,
