@@ -161,7 +161,10 @@ fn main() {
     let _entered = runtime.enter();
     let (prometheus_layer, _handle) = axum_prometheus::PrometheusMetricLayer::pair();
     if wanted("axum-prometheus") {
-        row("axum-prometheus 0.10", measure(prometheus_layer.layer(Answer)));
+        row(
+            "axum-prometheus 0.10",
+            measure(prometheus_layer.layer(Answer)),
+        );
     }
 
     let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
@@ -173,7 +176,10 @@ fn main() {
             .with_tracing(false)
             .build()
             .expect("the otel layer");
-        row("opentelemetry-instrumentation-tower 0.19", measure(otel.layer(Answer)));
+        row(
+            "opentelemetry-instrumentation-tower 0.19",
+            measure(otel.layer(Answer)),
+        );
     }
 
     // autometrics instruments functions, not services; it records through the `metrics`
@@ -183,7 +189,10 @@ fn main() {
     }
 
     let base = results[0].1;
-    let prism = results.iter().find(|r| r.0.starts_with("prism")).map(|r| r.1 - base);
+    let prism = results
+        .iter()
+        .find(|r| r.0.starts_with("prism"))
+        .map(|r| r.1 - base);
     println!(
         "| middleware | ns/request, 1 thread | overhead | overhead / prism's | 2 threads on 2 routes: throughput / 1 thread |"
     );

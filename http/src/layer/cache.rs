@@ -248,7 +248,13 @@ mod tests {
         let local = cache.local.get().unwrap().borrow();
         assert_eq!(local.table.len(), 1);
         assert_eq!(metrics.duration.len(), 1);
-        assert_eq!(metrics.duration.get(&["GET", "/a", "200", "", "http"]).count(), 1000);
+        assert_eq!(
+            metrics
+                .duration
+                .get(&["GET", "/a", "200", "", "http"])
+                .count(),
+            1000
+        );
     }
 
     /// Same text at another address is another entry of the same series; an entry keeps
@@ -263,8 +269,20 @@ mod tests {
             cache.with_handles(&metrics, &key(route, 200, ""), |h| h.duration.record(1));
         }
         assert_eq!(cache.local.get().unwrap().borrow().table.len(), 3);
-        assert_eq!(metrics.duration.get(&["GET", "/one", "200", "", "http"]).count(), 2);
-        assert_eq!(metrics.duration.get(&["GET", "/two", "200", "", "http"]).count(), 1);
+        assert_eq!(
+            metrics
+                .duration
+                .get(&["GET", "/one", "200", "", "http"])
+                .count(),
+            2
+        );
+        assert_eq!(
+            metrics
+                .duration
+                .get(&["GET", "/two", "200", "", "http"])
+                .count(),
+            1
+        );
     }
 
     /// Past `MAX_ENTRIES` keys, requests still land in their series, through the family.
@@ -273,7 +291,9 @@ mod tests {
         let registry = Registry::new();
         let metrics = HttpMetrics::register(&registry, 2 * MAX_ENTRIES, &[]).unwrap();
         let cache = HandleCache::default();
-        let routes: Vec<Route> = (0..MAX_ENTRIES + 10).map(|i| named(&format!("/r{i}"))).collect();
+        let routes: Vec<Route> = (0..MAX_ENTRIES + 10)
+            .map(|i| named(&format!("/r{i}")))
+            .collect();
         for _ in 0..2 {
             for route in &routes {
                 cache.with_handles(&metrics, &key(route, 200, ""), |h| h.duration.record(1));

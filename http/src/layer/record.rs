@@ -60,7 +60,10 @@ impl ErrorType {
 /// `"100"` to `"999"`, every code a `StatusCode` can hold; anything else `"_OTHER"`.
 fn status_text(status: StatusCode) -> &'static str {
     let code = usize::from(status.as_u16());
-    match code.checked_sub(100).and_then(|i| CODES.get(i * 3..i * 3 + 3)) {
+    match code
+        .checked_sub(100)
+        .and_then(|i| CODES.get(i * 3..i * 3 + 3))
+    {
         Some(text) => text,
         None => "_OTHER",
     }
