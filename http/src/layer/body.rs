@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::record::{ErrorType, Finish};
+use super::record::{grpc_status, ErrorType, Finish};
 
 pin_project! {
     /// The response body of a [`MetricsService`](super::MetricsService): the inner body,
@@ -62,8 +62,12 @@ impl<B: Body> Body for ResponseBody<B> {
         };
         match &frame {
             Some(Ok(frame)) => {
-                if let (Some(finish), Some(data)) = (this.finish.as_mut(), frame.data_ref()) {
-                    finish.response_size += remaining(data);
+                if let Some(finish) = this.finish.as_mut() {
+                    if let Some(data) = frame.data_ref() {
+                        finish.response_size += remaining(data);
+                    } else if let Some(trailers) = frame.trailers_ref().filter(|_| finish.grpc) {
+                        finish.grpc_status = grpc_status(trailers).or(finish.grpc_status);
+                    }
                 }
             }
             Some(Err(_)) => {

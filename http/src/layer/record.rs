@@ -16,7 +16,7 @@ use http::StatusCode;
 
 use super::cache::{HandleCache, Handles, Key};
 use super::metrics::HttpMetrics;
-use super::route::{Route, RouteFn};
+use super::route::{Route, RouteFn, UNMATCHED};
 use super::stats::RequestStats;
 
 /// The `error.type` of a request that did not succeed.
@@ -40,6 +40,38 @@ pub enum ErrorType {
     Body,
     /// The inner service returned another error. `"_OTHER"`, as the conventions say.
     Other,
+    /// A gRPC response whose `grpc-status` (in its headers or its trailers) is not `OK`:
+    /// the code's name, `"UNAVAILABLE"`; a code outside the 17 of gRPC is `"_OTHER"`.
+    Grpc(u16),
+}
+
+/// The names of gRPC status codes 0 to 16.
+const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// gRPC's `UNIMPLEMENTED`: the server has no such method.
+pub(crate) const GRPC_UNIMPLEMENTED: u16 = 12;
+
+/// The `grpc-status` of a header map, if it has a valid one.
+pub(crate) fn grpc_status(headers: &http::HeaderMap) -> Option<u16> {
+    headers.get("grpc-status")?.to_str().ok()?.parse().ok()
 }
 
 impl ErrorType {
@@ -53,6 +85,10 @@ impl ErrorType {
             ErrorType::Timeout => "timeout",
             ErrorType::Body => "body",
             ErrorType::Other => "_OTHER",
+            ErrorType::Grpc(code) => GRPC_CODES
+                .get(usize::from(*code))
+                .copied()
+                .unwrap_or("_OTHER"),
         }
     }
 }
@@ -133,6 +169,10 @@ pub(crate) struct Finish {
     pub(crate) error: Option<ErrorType>,
     /// Whether the response body reached its end.
     pub(crate) complete: bool,
+    /// Whether the request is gRPC (its content type is `application/grpc...`).
+    pub(crate) grpc: bool,
+    /// The `grpc-status` the response carried, in its headers or its trailers.
+    pub(crate) grpc_status: Option<u16>,
 }
 
 impl Finish {
@@ -144,6 +184,7 @@ impl Finish {
         route: Route,
         request_size: Option<u64>,
         stats: Option<RequestStats>,
+        grpc: bool,
     ) -> Self {
         let shared = &*state.shared;
         shared
@@ -162,6 +203,8 @@ impl Finish {
             status: None,
             error: None,
             complete: false,
+            grpc,
+            grpc_status: None,
         }
     }
 
@@ -176,6 +219,9 @@ impl Finish {
         if !self.complete {
             return Some(ErrorType::Aborted);
         }
+        if let Some(code) = self.grpc_status.filter(|&c| c != 0) {
+            return Some(ErrorType::Grpc(code));
+        }
         self.status
             .filter(StatusCode::is_server_error)
             .map(ErrorType::Status)
@@ -189,12 +235,17 @@ impl Drop for Finish {
         let metrics = &shared.metrics;
         let error = self.error_type();
         let error_label = error.as_ref().map_or("", ErrorType::as_str);
-        let route = self.route.as_str(&shared.unmatched);
+        // A gRPC method the server does not have is no route: made-up methods add nothing.
+        let route_owner = match self.route {
+            Route::Grpc(_) if self.grpc_status == Some(GRPC_UNIMPLEMENTED) => &UNMATCHED,
+            ref route => route,
+        };
+        let route = route_owner.as_str(&shared.unmatched);
         let key = Key {
             method: self.method,
             scheme: self.scheme,
             route,
-            owner: self.route.is_stable().then_some(&self.route),
+            owner: route_owner.is_stable().then_some(route_owner),
             status: self.status.map_or(0, |s| s.as_u16()),
             error: error_label,
         };

@@ -21,33 +21,45 @@ pub(crate) enum Route {
     /// From axum's router; a clone of its `Arc<str>`.
     #[cfg(feature = "axum")]
     Matched(axum::extract::MatchedPath),
+    /// A gRPC request that nothing else named: its path, `/package.Service/Method`, which
+    /// is the route unless the server answers `UNIMPLEMENTED` (then it is unmatched, so
+    /// that made-up methods add no series). A clone of the URI's shared bytes.
+    Grpc(http::uri::PathAndQuery),
 }
+
+/// The owner of the unmatched value's text, which the layer's state keeps.
+pub(crate) static UNMATCHED: Route = Route::Unmatched;
 
 impl Route {
     /// The route of `request`: axum's `MatchedPath` when present (feature `axum`), else
-    /// what `route_fn` says, else unmatched.
+    /// what `route_fn` says, else the gRPC method of a gRPC request, else unmatched.
     pub(crate) fn of<B>(
         request: http::Request<B>,
         route_fn: Option<&RouteFn>,
+        grpc: bool,
     ) -> (Self, http::Request<B>) {
         #[cfg(feature = "axum")]
         if let Some(matched) = request.extensions().get::<axum::extract::MatchedPath>() {
             return (Route::Matched(matched.clone()), request);
         }
-        match route_fn {
+        let (route, request) = match route_fn {
             Some(route_fn) => {
                 let (parts, body) = request.into_parts();
                 let route = route_fn(&parts).map_or(Route::Unmatched, Route::Named);
                 (route, http::Request::from_parts(parts, body))
             }
             None => (Route::Unmatched, request),
+        };
+        match (route, request.uri().path_and_query()) {
+            (Route::Unmatched, Some(path)) if grpc => (Route::Grpc(path.clone()), request),
+            (route, _) => (route, request),
         }
     }
 
     /// Whether the route's text lives as long as the router (a static, axum's
     /// `MatchedPath`, the layer's unmatched value), so that its address names it.
     pub(crate) fn is_stable(&self) -> bool {
-        !matches!(self, Route::Named(Cow::Owned(_)))
+        !matches!(self, Route::Named(Cow::Owned(_)) | Route::Grpc(_))
     }
 
     pub(crate) fn as_str<'a>(&'a self, unmatched: &'a str) -> &'a str {
@@ -56,6 +68,7 @@ impl Route {
             Route::Named(name) => name,
             #[cfg(feature = "axum")]
             Route::Matched(matched) => matched.as_str(),
+            Route::Grpc(path) => path.path(),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::body::{PanicProbe, ResponseBody};
 use super::cache::HandleCache;
 use super::method::method_label;
 use super::metrics::HttpMetrics;
-use super::record::{ErrorType, Finish, ServiceState, Shared};
+use super::record::{grpc_status, ErrorType, Finish, ServiceState, Shared};
 use super::route::{Route, RouteFn};
 use super::stats::RequestStats;
 
@@ -213,7 +213,11 @@ where
             Some(_) => "_OTHER",
         };
         let request_size = request.body().size_hint().exact();
-        let (route, mut request) = Route::of(request, shared.route_fn.as_ref());
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"));
+        let (route, mut request) = Route::of(request, shared.route_fn.as_ref(), grpc);
         let stats = shared.stat_names.as_ref().map(|names| {
             let stats = RequestStats::new(names);
             request.extensions_mut().insert(stats.clone());
@@ -228,6 +232,7 @@ where
             route,
             request_size,
             stats,
+            grpc,
         );
         let future = self.inner.call(request);
         ResponseFuture {
@@ -274,6 +279,10 @@ where
                 let (parts, body) = response.into_parts();
                 let finish = finish.map(|mut finish| {
                     finish.status = Some(parts.status);
+                    if finish.grpc {
+                        // A trailers-only response carries its status in the headers.
+                        finish.grpc_status = grpc_status(&parts.headers);
+                    }
                     finish
                 });
                 let body = ResponseBody::new(body, finish);
