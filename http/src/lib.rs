@@ -1,5 +1,9 @@
-//! prism-http: serving prism's endpoints over HTTP so that slow or idle clients cannot
-//! take the server down.
+//! prism-http: request metrics for HTTP services, and serving prism's endpoints so that
+//! slow or idle clients cannot take the server down.
+//!
+//! [`MetricsLayer`] is a tower layer that records the OpenTelemetry HTTP server metrics
+//! (duration, active requests, body sizes, by method, route and status) of any tower
+//! service into a prism registry; see the [`layer`] module.
 //!
 //! A metrics endpoint must answer its scraper when it matters most, which is when something
 //! else is going wrong. [`serve()`] runs an axum `Router` (or any tower service) on a tokio
@@ -32,6 +36,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod layer;
 pub mod serve;
 
+pub use layer::{ErrorType, MetricsLayer, MetricsLayerBuilder, MetricsService, RequestStats};
 pub use serve::{serve, Config, Error, Serve};
