@@ -78,6 +78,18 @@ fn every_answered_request_is_counted_by_route_method_and_status() {
         1
     );
     assert_eq!(count("demo_in_flight"), 0);
+    // The HTTP layer counts the same requests, by route template and status.
+    let layer = |route: &str, code: u16| {
+        let error = if code >= 500 { code.to_string() } else { String::new() };
+        count(&format!(
+            "http_server_request_duration_seconds_count{{http_request_method=\"GET\",\
+             http_route=\"{route}\",http_response_status_code=\"{code}\",\
+             error_type=\"{error}\",url_scheme=\"http\"}}"
+        ))
+    };
+    assert_eq!(layer("/api/flaky", 200), flaky_ok, "{text}");
+    assert_eq!(layer("/api/flaky", 500), flaky_failed, "{text}");
+    assert_eq!(layer("/api/items/{id}", 404), 3, "{text}");
 
     // The per-route counts are one expvar map in /debug/vars.
     let vars: serde_json::Value = serde_json::from_str(&demo.get("/debug/vars")).unwrap();

@@ -164,7 +164,12 @@ fn snapshot_text(registry: &Registry) -> String {
     out
 }
 
-fn routes(registry: Registry, metrics: Metrics, status: Publisher<Status>) -> Router {
+fn routes(
+    registry: Registry,
+    metrics: Metrics,
+    status: Publisher<Status>,
+    http: prism::http::MetricsLayer,
+) -> Router {
     let vars = prism::json::Vars::new(&registry);
     Router::new()
         .merge(api::router(metrics))
@@ -189,6 +194,9 @@ fn routes(registry: Registry, metrics: Metrics, status: Publisher<Status>) -> Ro
             "/snapshot",
             get(move || async move { snapshot_text(&registry) }),
         )
+        // Every request, the endpoints' too: `http_server_request_duration_seconds` and the
+        // rest of the OpenTelemetry HTTP server metrics, by matched route.
+        .layer(http)
 }
 
 /// Ctrl-C, or SIGTERM where there are signals: both stop the server gracefully, so the OTLP
@@ -230,6 +238,13 @@ async fn main() {
         Ok(m) => m,
         Err(e) => {
             eprintln!("demo: registering metrics failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let http = match prism::http::MetricsLayer::new(&registry) {
+        Ok(layer) => layer,
+        Err(e) => {
+            eprintln!("demo: registering the HTTP metrics failed: {e}");
             std::process::exit(1);
         }
     };
@@ -282,7 +297,7 @@ async fn main() {
         println!("sending {rps} requests per second to http://{local}/api/");
     }
     println!("prism demo listening on http://{local}/ (Ctrl-C to stop)");
-    let server = prism::http::serve(listener, routes(registry, metrics, status))
+    let server = prism::http::serve(listener, routes(registry, metrics, status, http))
         .with_graceful_shutdown(shutdown_signal());
     if let Err(e) = server.await {
         eprintln!("demo: {e}");
