@@ -80,7 +80,11 @@ fn every_answered_request_is_counted_by_route_method_and_status() {
     assert_eq!(count("demo_in_flight"), 0);
     // The HTTP layer counts the same requests, by route template and status.
     let layer = |route: &str, code: u16| {
-        let error = if code >= 500 { code.to_string() } else { String::new() };
+        let error = if code >= 500 {
+            code.to_string()
+        } else {
+            String::new()
+        };
         count(&format!(
             "http_server_request_duration_seconds_count{{http_request_method=\"GET\",\
              http_route=\"{route}\",http_response_status_code=\"{code}\",\

@@ -49,7 +49,11 @@ impl FamilyBuf {
                 // Settled families keep distributions only as histograms or summaries.
                 Number::Dist(_) => {}
                 value => {
-                    let created_nanos = if created { sample.created_unix_nanos } else { 0 };
+                    let created_nanos = if created {
+                        sample.created_unix_nanos
+                    } else {
+                        0
+                    };
                     self.write_number(value, labels, created_nanos, out);
                 }
             }
@@ -296,10 +300,7 @@ pub(crate) fn push_sample_labels(family: &Descriptor, sample: &Sample<'_>, out: 
 /// A label value, escaped; most values need no escape and are copied whole.
 #[inline]
 fn push_label_value(value: &str, out: &mut String) {
-    if value
-        .bytes()
-        .any(|b| matches!(b, b'\\' | b'"' | b'\n'))
-    {
+    if value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         escape_label_value(value, out);
     } else {
         out.push_str(value);
