@@ -287,20 +287,7 @@ impl FamilyBuf {
         out.push_str(name);
         out.push(' ');
         match format {
-            Format::Prometheus => {
-                // 0.0.4 escapes backslash and newline in HELP, not quotes.
-                let mut rest = self.help.as_str();
-                while let Some(at) = rest.find(['\\', '\n']) {
-                    out.push_str(&rest[..at]);
-                    out.push_str(if rest.as_bytes()[at] == b'\\' {
-                        "\\\\"
-                    } else {
-                        "\\n"
-                    });
-                    rest = &rest[at + 1..];
-                }
-                out.push_str(rest);
-            }
+            Format::Prometheus => crate::direct::push_help_004(&self.help, out),
             Format::OpenMetrics | Format::OpenMetrics0_0_1 => out.push_str(&self.help),
         }
         out.push_str("\n# TYPE ");

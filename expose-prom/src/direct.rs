@@ -108,19 +108,7 @@ impl FamilyBuf {
         let name = self.name.as_str();
         let counter = self.metric_type == MetricType::Counter;
         line_start(name, if counter { "_total" } else { "" }, labels, out);
-        match (counter, value) {
-            (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-            // A negative integer in a counter family (a custom `Metric` whose kind and
-            // values disagree) goes through f64, as prometheus-client's counter encoding
-            // takes it.
-            (true, Number::I64(v)) => match u64::try_from(v) {
-                Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
-                Err(_) => push_float(v as f64, out),
-            },
-            (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-            (_, Number::F64(v)) => push_float(v, out),
-            (_, Number::Dist(_)) => {}
-        }
+        push_number(counter, value, out);
         out.push('\n');
         if created_nanos != 0 {
             line_start(name, "_created", labels, out);
@@ -229,16 +217,7 @@ impl FamilyBuf {
         }
         let labels_end = out.len();
         out.push(' ');
-        match (counter, value) {
-            (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-            (true, Number::I64(v)) => match u64::try_from(v) {
-                Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
-                Err(_) => push_float(v as f64, out),
-            },
-            (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
-            (_, Number::F64(v)) => push_float(v, out),
-            (_, Number::Dist(_)) => {}
-        }
+        push_number(counter, value, out);
         out.push('\n');
         if created_nanos != 0 {
             scratch.clear();
@@ -304,6 +283,23 @@ fn push_label_value(value: &str, out: &mut String) {
         escape_label_value(value, out);
     } else {
         out.push_str(value);
+    }
+}
+
+/// A counter, gauge or unknown series' value. A negative integer in a counter family (a
+/// custom `Metric` whose kind and values disagree) goes through f64, as prometheus-client's
+/// counter encoding takes it.
+#[inline]
+fn push_number(counter: bool, value: Number, out: &mut String) {
+    match (counter, value) {
+        (_, Number::U64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+        (true, Number::I64(v)) => match u64::try_from(v) {
+            Ok(v) => out.push_str(itoa::Buffer::new().format(v)),
+            Err(_) => push_float(v as f64, out),
+        },
+        (false, Number::I64(v)) => out.push_str(itoa::Buffer::new().format(v)),
+        (_, Number::F64(v)) => push_float(v, out),
+        (_, Number::Dist(_)) => {}
     }
 }
 
